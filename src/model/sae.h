@@ -1,0 +1,31 @@
+#pragma once
+// Goodfire's sparse autoencoder: f = ReLU(x · Wᵀ + b), no input normalisation, no decoder-bias subtraction.
+// Loads a torch.save state dict (.pth) or safetensors with encoder_linear.{weight,bias} and
+// decoder_linear.{weight,bias}.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace saediff {
+
+class Sae {
+ public:
+  static Sae load(const std::string& path, torch::Dtype dtype, torch::Device device);
+
+  // x: [n_token, d_model] (any float dtype). Returns f: [n_token, d_sae] float32.
+  torch::Tensor encode(const torch::Tensor& x) const;
+
+  int64_t d_model() const { return d_model_; }
+  int64_t d_sae() const { return d_sae_; }
+
+ private:
+  Sae() = default;
+  torch::Tensor w_enc_;  // [d_sae, d_model]
+  torch::Tensor b_enc_;  // [d_sae]
+  torch::Dtype dtype_ = torch::kFloat32;
+  int64_t d_model_ = 0;
+  int64_t d_sae_ = 0;
+};
+
+}  // namespace saediff

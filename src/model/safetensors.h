@@ -1,0 +1,40 @@
+#pragma once
+// The safetensors format: 8-byte little-endian header length, a JSON header
+// {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the raw little-endian data.
+// Reading memory-maps the file and validates every header field against the file size.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace saediff {
+
+class SafetensorsFile {
+ public:
+  static SafetensorsFile open(const std::string& path);  // throws saediff::Error on any malformed input
+  SafetensorsFile(SafetensorsFile&&) noexcept;
+  SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
+  ~SafetensorsFile();
+
+  bool contains(const std::string& name) const;
+  std::vector<std::string> names() const;  // sorted
+  std::vector<int64_t> shape(const std::string& name) const;
+  // A copy of the tensor, converted to `dtype` (F32, F16, BF16, and the integer types are read).
+  torch::Tensor tensor(const std::string& name, torch::Dtype dtype) const;
+  const std::map<std::string, std::string>& metadata() const;
+
+ private:
+  struct Impl;
+  explicit SafetensorsFile(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes contiguous CPU copies of the tensors (F32, F16, BF16, I32, I64) with optional metadata.
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace saediff
