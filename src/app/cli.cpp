@@ -2,10 +2,240 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/report.h"
+#include "app/device.h"
+#include "app/options.h"
+#include "app/run.h"
+#include "core/log.h"
+#include "dist/mpi.h"
+#include "model/llama.h"
+#include "model/safetensors.h"
+#include "saediff/version.h"
+#include "text/chat_template.h"
+
 namespace saediff {
-int run_cli(int argc, char** argv) {
-  CLI::App app{"saediff"};
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+namespace {
+
+struct TokenizeConfig {
+  std::string tokenizer, input, output, chat_template = "none";
+};
+
+struct ForwardConfig {
+  std::string model, input, output, dtype = "float32", device = "cpu";
+  int layer = 19;
+  int threads = 0;
+};
+
+// Reads a JSONL file whose every line is an object with `key`.
+std::vector<nlohmann::json> read_jsonl_field(const std::string& path, const char* key) {
+  std::ifstream in(path, std::ios::binary);
+  SAEDIFF_CHECK(in, "cannot open '", path, "'");
+  std::vector<nlohmann::json> out;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    SAEDIFF_CHECK(!j.is_discarded() && j.is_object() && j.contains(key), path, ":", line_no,
+                  ": expected a JSON object with \"", key, "\"");
+    out.push_back(j[key]);
+  }
+  return out;
 }
+
+void run_tokenize(const TokenizeConfig& c) {
+  const Tokenizer tokenizer = Tokenizer::from_file(c.tokenizer);
+  const ChatTemplate tmpl = parse_chat_template(c.chat_template);
+  const std::vector<nlohmann::json> texts = read_jsonl_field(c.input, "text");
+  const std::string tmp = c.output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
+    for (size_t i = 0; i < texts.size(); ++i) {
+      SAEDIFF_CHECK(texts[i].is_string(), c.input, ": line ", i + 1, ": \"text\" must be a string");
+      const TemplatedDoc doc = tokenize_document(tokenizer, texts[i].get<std::string>(), tmpl);
+      out << nlohmann::json{{"ids", doc.ids}}.dump() << '\n';
+    }
+    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
+  }
+  SAEDIFF_CHECK(std::rename(tmp.c_str(), c.output.c_str()) == 0, "cannot rename ", tmp, " to ", c.output);
+  log_info("tokenize: ", texts.size(), " texts -> ", c.output);
+}
+
+void run_forward(const ForwardConfig& c) {
+  set_torch_threads(c.threads);
+  const LlamaModel model = LlamaModel::load(c.model, c.layer, parse_dtype(c.dtype), select_device(c.device));
+  const std::vector<nlohmann::json> docs = read_jsonl_field(c.input, "ids");
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto ids = docs[i].get<std::vector<int32_t>>();
+    SAEDIFF_CHECK(!ids.empty(), c.input, ": line ", i + 1, ": empty ids");
+    for (int32_t id : ids) {
+      SAEDIFF_CHECK(id >= 0 && id < model.config().vocab_size, c.input, ": line ", i + 1, ": token id ", id,
+                    " outside the vocabulary [0, ", model.config().vocab_size, ")");
+    }
+    tensors.emplace_back("doc." + std::to_string(i), model.forward(ids).to(torch::kCPU, torch::kFloat32));
+  }
+  write_safetensors(c.output, tensors, {{"layer", std::to_string(c.layer)}, {"model", c.model}});
+  log_info("forward: ", docs.size(), " documents through layer ", c.layer, " -> ", c.output);
+}
+
+// Adds `--config FILE` to a subcommand; returns where the path is stored.
+void add_config_option(CLI::App& app, std::string& path) {
+  app.add_option("--config", path, "TOML file with option values (command-line options win)")
+      ->configurable(false)
+      ->check(CLI::ExistingFile);
+}
+
+void print_resolved(const std::string& toml) {
+  if (mpi::comm_rank() == 0) std::fprintf(stderr, "# saediff %s (%s): resolved config\n%s", kVersion, kGitCommit, toml.c_str());
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  mpi::Environment mpi_env(&argc, &argv);
+  CLI::App app{"saediff: SAE-based data diffing of two LLM checkpoints (collect, encode, diff)."};
+  app.option_defaults()->always_capture_default();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
+  std::string config_path;
+
+  CollectConfig collect;
+  CLI::App* c_collect = app.add_subcommand("collect", "Query every (prompt, model) pair through an OpenAI-compatible API");
+  add_config_option(*c_collect, config_path);
+  add_collect_options(*c_collect, collect);
+
+  EncodeConfig encode;
+  CLI::App* c_encode = app.add_subcommand("encode", "Read responses with Llama, encode with the SAE, pool, write HDF5 (MPI)");
+  add_config_option(*c_encode, config_path);
+  add_encode_options(*c_encode, encode);
+
+  DiffConfig diff;
+  CLI::App* c_diff = app.add_subcommand("diff", "Diff feature frequencies of two sets and write the report");
+  add_config_option(*c_diff, config_path);
+  add_diff_options(*c_diff, diff);
+
+  RunConfig run;
+  CLI::App* c_run = app.add_subcommand("run", "collect, encode and diff in one job, from a TOML config");
+  c_run->add_option("--config", config_path, "TOML config: top-level keys plus [collect], [encode], [diff]")
+      ->configurable(false)
+      ->check(CLI::ExistingFile);
+  c_run->add_option("--out", run.out, "Job folder (overrides the config's 'out')");
+  c_run->add_option("--responses", run.responses, "Encode this responses.jsonl instead of collecting");
+  c_run->add_flag("--demo-model", run.demo_model, "Generate a small random Llama and SAE and use them");
+  c_run->add_option("--demo-tokenizer", run.demo_tokenizer, "tokenizer.json for the generated model");
+  c_run->add_option("--seed", run.seed, "Seed of the generated checkpoints");
+  c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(CLI::PositiveNumber);
+
+  TokenizeConfig tok;
+  CLI::App* c_tok = app.add_subcommand("tokenize", "Tokenize JSONL {\"text\"} lines into {\"ids\"} lines");
+  add_config_option(*c_tok, config_path);
+  c_tok->add_option("--tokenizer", tok.tokenizer, "tokenizer.json")->check(CLI::ExistingFile);
+  c_tok->add_option("--input", tok.input, "JSONL with {\"text\": ...} per line")->check(CLI::ExistingFile);
+  c_tok->add_option("--output", tok.output, "JSONL with {\"ids\": [...]} per line");
+  c_tok->add_option("--chat-template", tok.chat_template, "none (no special tokens added) or llama3")
+      ->check(CLI::IsMember({"none", "llama3"}));
+
+  ForwardConfig fwd;
+  CLI::App* c_fwd = app.add_subcommand("forward", "Run the Llama reader to layer L on JSONL {\"ids\"} lines");
+  add_config_option(*c_fwd, config_path);
+  c_fwd->add_option("--model", fwd.model, "HF Llama folder")->check(CLI::ExistingDirectory);
+  c_fwd->add_option("--layer", fwd.layer, "Decoder layer (0-indexed)")->check(CLI::NonNegativeNumber);
+  c_fwd->add_option("--input", fwd.input, "JSONL with {\"ids\": [...]} per line")->check(CLI::ExistingFile);
+  c_fwd->add_option("--output", fwd.output, "safetensors: doc.<i> float32 [T_i, hidden]");
+  c_fwd->add_option("--dtype", fwd.dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  c_fwd->add_option("--device", fwd.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  c_fwd->add_option("--threads", fwd.threads, "libtorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
+
+  std::string demo_out, demo_tokenizer;
+  uint64_t demo_seed = 1234;
+  int64_t demo_d_sae = 16384;
+  CLI::App* c_demo = app.add_subcommand("make-demo-model", "Write the random demo Llama (HF layout) and SAE");
+  c_demo->add_option("--out", demo_out, "Model folder (the SAE goes to OUT/sae.safetensors)")->required();
+  c_demo->add_option("--tokenizer", demo_tokenizer, "tokenizer.json to copy into the folder")->required();
+  c_demo->add_option("--seed", demo_seed, "Seed");
+  c_demo->add_option("--d-sae", demo_d_sae, "SAE width")->check(CLI::PositiveNumber);
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      const int code = mpi::comm_rank() == 0 ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 2);
+      return code == 0 ? 0 : 2;
+    }
+    CLI::App* sub = app.get_subcommands().front();
+    const std::string name = sub->get_name();
+
+    if (name == "run") {
+      // The run's own keys at the top level; each stage's in its section.
+      CLI::App a_collect{"collect"}, a_encode{"encode"}, a_diff{"diff"};
+      for (CLI::App* a : {&a_collect, &a_encode, &a_diff}) a->option_defaults()->always_capture_default();
+      add_collect_options(a_collect, run.collect);
+      add_encode_options(a_encode, run.encode);
+      add_diff_options(a_diff, run.diff);
+      if (!config_path.empty()) {
+        apply_config_file(*c_run, config_path, "");
+        apply_config_file(a_collect, config_path, "collect");
+        apply_config_file(a_encode, config_path, "encode");
+        apply_config_file(a_diff, config_path, "diff");
+      }
+      const std::string resolved = resolved_toml(*c_run) + "\n" + resolved_toml(a_collect, "collect") + "\n" +
+                                   resolved_toml(a_encode, "encode") + "\n" + resolved_toml(a_diff, "diff");
+      print_resolved(resolved);
+      return run_pipeline(run, resolved);
+    }
+    if (!config_path.empty()) apply_config_file(*sub, config_path, name);
+    if (name != "make-demo-model") print_resolved(resolved_toml(*sub, name));
+
+    if (name == "encode") {
+      run_encode(encode, resolved_toml(*sub, name));
+      return 0;
+    }
+    if (mpi::comm_rank() != 0) return 0;  // the single-process subcommands run on rank 0
+    if (name == "collect") {
+      require_options(*sub, {"prompts", "out"});
+      SAEDIFF_CHECK(!collect.models.empty(), "collect needs at least one --model NAME=ID");
+      const CollectSummary s = collect_responses(collect);
+      log_info("collect: ", s.n_pairs, " pairs: ", s.n_skipped, " already collected, ", s.n_ok, " collected now, ",
+               s.n_failed, " failed");
+      return s.n_failed > 0 ? 3 : 0;
+    }
+    if (name == "diff") {
+      require_options(*sub, {"encoded", "baseline", "candidate", "out"});
+      run_diff(diff, resolved_toml(*sub, name));
+      return 0;
+    }
+    if (name == "tokenize") {
+      require_options(*sub, {"tokenizer", "input", "output"});
+      run_tokenize(tok);
+      return 0;
+    }
+    if (name == "forward") {
+      require_options(*sub, {"model", "input", "output"});
+      run_forward(fwd);
+      return 0;
+    }
+    if (name == "make-demo-model") {
+      make_demo_checkpoints(demo_out, (std::filesystem::path(demo_out) / "sae.safetensors").string(), demo_tokenizer,
+                            demo_seed, demo_d_sae);
+      return 0;
+    }
+    SAEDIFF_FAIL("unhandled subcommand '", name, "'");
+  } catch (const std::exception& e) {
+    // One rank's fatal error must not leave the others waiting in a collective: abort them all.
+    log_error(e.what());
+    if (mpi::comm_size() > 1) mpi::abort_all(1);
+    return 1;
+  }
+}
+
 }  // namespace saediff

@@ -1,0 +1,34 @@
+#pragma once
+// The encode stage: responses -> tokens -> Llama layer L -> SAE -> pooled features -> encoded.h5,
+// on every rank of MPI_COMM_WORLD.
+#include <cstdint>
+#include <string>
+
+namespace saediff {
+
+struct EncodeConfig {
+  std::string responses;          // responses.jsonl (failed pairs are counted, never encoded)
+  std::string model;              // HF model folder: config.json, *.safetensors, tokenizer.json
+  std::string sae;                // SAE state dict (.pth or .safetensors)
+  int layer = 19;                 // decoder layer whose output is encoded (0-indexed)
+  std::string out;                // encoded.h5
+  std::string pool = "content";   // content | all
+  std::string dtype = "float32";  // float32 | bfloat16
+  std::string device = "cpu";     // cpu | cuda
+  std::string tokenizer;          // default: MODEL/tokenizer.json
+  double threshold = 0.5;         // active_docs counts documents whose pooled max > threshold
+  int threads = 0;                // libtorch threads per rank; 0: the node's cores / ranks on the node
+  std::string reduce = "auto";    // auto | mpi | nccl: how per-rank counts are summed
+};
+
+struct EncodeSummary {
+  int64_t n_docs = 0;     // documents encoded, all sets
+  int64_t n_failed = 0;   // responses that failed to collect
+  int64_t n_tokens = 0;   // tokens through the reader, all ranks
+  double seconds = 0.0;   // wall time of the encode loop, slowest rank
+};
+
+// Collective over MPI_COMM_WORLD. `resolved_config` (TOML) is stored in the file's attributes.
+EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved_config);
+
+}  // namespace saediff

@@ -1,0 +1,124 @@
+#include "app/options.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+
+namespace saediff {
+namespace {
+
+// Options whose values are paths: relative paths in a config file resolve against the file's folder.
+const std::set<std::string> kPathOptions = {"prompts", "out",     "responses", "sae",           "tokenizer",
+                                            "encoded", "labels",  "model-dir", "demo-tokenizer"};
+
+std::string option_key(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
+
+}  // namespace
+
+void add_collect_options(CLI::App& app, CollectConfig& c) {
+  app.add_option("--prompts", c.prompts, "Prompt CSV with columns id,category,prompt")->check(CLI::ExistingFile);
+  app.add_option_function<std::vector<std::string>>(
+         "--model",
+         [&c](const std::vector<std::string>& specs) {
+           c.models.clear();
+           for (const std::string& s : specs) c.models.push_back(parse_model_spec(s));
+         },
+         "NAME=ID: a set name and the provider's model id; repeat for each model")
+      ->take_all();
+  app.add_option("--out", c.out, "Output folder: responses.jsonl (append-only, resumable) and responses.csv");
+  app.add_option("--base-url", c.base_url, "OpenAI-compatible API root; POSTs to {base-url}/chat/completions");
+  app.add_option("--concurrency", c.concurrency, "Requests in flight")->check(CLI::Range(1, 1024));
+  app.add_option("--max-tokens", c.max_tokens, "max_tokens per response")->check(CLI::PositiveNumber);
+  app.add_option("--temperature", c.temperature, "Sampling temperature")->check(CLI::Range(0.0, 2.0));
+  app.add_option("--max-attempts", c.max_attempts, "Attempts per pair and run (429, 5xx and timeouts retry)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(CLI::PositiveNumber);
+  app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
+}
+
+void add_encode_options(CLI::App& app, EncodeConfig& c) {
+  app.add_option("--responses", c.responses, "responses.jsonl from collect (failed pairs are skipped)");
+  app.add_option("--model", c.model, "HF Llama folder: config.json, model*.safetensors, tokenizer.json");
+  app.add_option("--sae", c.sae, "SAE state dict (.pth or .safetensors)");
+  app.add_option("--layer", c.layer, "Decoder layer whose output is encoded (0-indexed; HF hidden_states[L+1])")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--out", c.out, "Output HDF5 file (written with parallel HDF5)");
+  app.add_option("--pool", c.pool, "Tokens pooled per document: content (the response) or all (the reference)")
+      ->check(CLI::IsMember({"content", "all"}));
+  app.add_option("--dtype", c.dtype, "Reader and SAE dtype")->check(CLI::IsMember({"float32", "bfloat16"}));
+  app.add_option("--device", c.device, "cpu or cuda (each rank takes GPU local_rank % n_gpu)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--tokenizer", c.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
+  app.add_option("--threshold", c.threshold, "active_docs counts documents whose pooled max exceeds this")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", c.threads, "libtorch threads per rank (0: cores per node / ranks per node)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--reduce", c.reduce, "Count reduction: auto (NCCL on GPUs), mpi or nccl")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+}
+
+void add_diff_options(CLI::App& app, DiffConfig& c) {
+  app.add_option("--encoded", c.encoded, "encoded.h5 from encode")->check(CLI::ExistingFile);
+  app.add_option("--baseline", c.baseline, "Baseline set name");
+  app.add_option("--candidate", c.candidate, "Candidate set name");
+  app.add_option("--threshold", c.threshold, "A document has a feature when its pooled max exceeds this (0: reference)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--out", c.out, "Report folder");
+  app.add_option("--top-k", c.top_k, "Features per direction in report.md")->check(CLI::PositiveNumber);
+  app.add_option("--top-docs", c.top_docs, "Evidence documents per feature and set")->check(CLI::NonNegativeNumber);
+  app.add_option("--labels", c.labels, "CSV with columns feature,label")->check(CLI::ExistingFile);
+}
+
+void apply_config_file(CLI::App& app, const std::string& path, const std::string& section) {
+  SAEDIFF_CHECK(std::filesystem::is_regular_file(path), "config file '", path, "' not found");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const std::exception& e) {
+    SAEDIFF_FAIL("cannot parse config file '", path, "': ", e.what());
+  }
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
+    const bool in_section = section.empty() ? item.parents.empty()
+                                            : item.parents.size() == 1 && item.parents[0] == section;
+    if (!in_section) continue;
+    const std::string key = option_key(item.name);
+    CLI::Option* opt = app.get_option_no_throw("--" + key);
+    SAEDIFF_CHECK(opt != nullptr && opt->get_configurable(), path, ": unknown key '", item.name, "'",
+                  section.empty() ? std::string() : " in [" + section + "]");
+    if (opt->count() > 0) continue;  // the command line wins
+    std::vector<std::string> inputs = item.inputs;
+    if (kPathOptions.count(key) || (key == "model" && section == "encode")) {
+      for (std::string& v : inputs) {
+        if (!v.empty() && std::filesystem::path(v).is_relative()) v = (base / v).lexically_normal().string();
+      }
+    }
+    try {
+      opt->add_result(inputs);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      SAEDIFF_FAIL(path, ": bad value for '", item.name, "': ", e.what());
+    }
+  }
+}
+
+std::string resolved_toml(const CLI::App& app, const std::string& section) {
+  std::string body = app.config_to_str(/*default_also=*/true, /*write_description=*/false);
+  return section.empty() ? body : "[" + section + "]\n" + body;
+}
+
+void require_options(const CLI::App& app, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    const CLI::Option* opt = app.get_option_no_throw("--" + name);
+    SAEDIFF_CHECK(opt != nullptr && !opt->as<std::string>().empty(), app.get_name(), " needs --", name,
+                  " (on the command line or as '", name, "' in the config file)");
+  }
+}
+
+}  // namespace saediff

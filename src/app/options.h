@@ -1,0 +1,31 @@
+#pragma once
+// Command-line options of each stage (CLI11) and TOML config files.
+// A config file's keys are the long option names (dashes or underscores); a stage reads its own
+// section ([collect], [encode], [diff]); `run` also reads the top-level keys. Options given on the
+// command line win over the file. Relative paths in a file are relative to the file's folder.
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "analysis/diff.h"
+#include "app/encode.h"
+#include "collect/collector.h"
+
+namespace saediff {
+
+void add_collect_options(CLI::App& app, CollectConfig& config);
+void add_encode_options(CLI::App& app, EncodeConfig& config);
+void add_diff_options(CLI::App& app, DiffConfig& config);
+
+// Applies the items of `section` ("" for top-level keys) from the TOML file to options of `app` that
+// the command line left unset. Unknown keys are errors naming the file and the key.
+void apply_config_file(CLI::App& app, const std::string& path, const std::string& section);
+
+// The resolved options of `app` as TOML (defaults included), under `[section]` when given.
+std::string resolved_toml(const CLI::App& app, const std::string& section = "");
+
+// Checks that required options have values, with a hint that the config file can give them too.
+void require_options(const CLI::App& app, const std::vector<std::string>& names);
+
+}  // namespace saediff

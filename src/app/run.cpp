@@ -1,0 +1,81 @@
+#include "app/run.h"
+
+#include <filesystem>
+
+#include "analysis/report.h"
+#include "core/log.h"
+#include "dist/mpi.h"
+#include "model/random_checkpoint.h"
+
+namespace saediff {
+
+void make_demo_checkpoints(const std::string& model_dir, const std::string& sae_path, const std::string& tokenizer,
+                           uint64_t seed, int64_t d_sae) {
+  SAEDIFF_CHECK(std::filesystem::is_regular_file(tokenizer), "demo tokenizer '", tokenizer,
+                "' not found (scripts/setup.sh fetches the Llama 3.1 tokenizer.json)");
+  std::filesystem::create_directories(model_dir);
+  RandomLlamaSpec llama;
+  llama.seed = seed;
+  write_random_llama(model_dir, llama);
+  std::filesystem::copy_file(tokenizer, std::filesystem::path(model_dir) / "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  RandomSaeSpec sae;
+  sae.d_model = llama.d_model;
+  sae.d_sae = d_sae;
+  sae.seed = seed + 1;
+  write_random_sae(sae_path, sae);
+}
+
+int run_pipeline(RunConfig config, const std::string& resolved_config) {
+  SAEDIFF_CHECK(!config.out.empty(), "run needs --out DIR (or 'out' in the config file)");
+  const int rank = mpi::comm_rank();
+  const std::filesystem::path out(config.out);
+  if (rank == 0) std::filesystem::create_directories(out);
+  int exit_code = 0;
+
+  // 1. Responses: collected on rank 0, or given.
+  if (config.responses.empty()) {
+    config.collect.out = (out / "responses").string();
+    int64_t n_failed = 0;
+    if (rank == 0) {
+      const CollectSummary s = collect_responses(config.collect);
+      n_failed = s.n_failed;
+    }
+    MPI_CHECK(MPI_Bcast(&n_failed, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    if (n_failed > 0) {
+      log_warn("run: ", n_failed, " pairs failed to collect; they are counted in the report and not encoded");
+      exit_code = 3;
+    }
+    config.encode.responses = (out / "responses" / "responses.jsonl").string();
+  } else {
+    log_info0("run: responses given (", config.responses, "): collection skipped");
+    config.encode.responses = config.responses;
+  }
+
+  // 2. Checkpoints: generated for the demo, else as configured.
+  if (config.demo_model) {
+    config.encode.model = (out / "demo-model").string();
+    config.encode.sae = (out / "demo-model" / "sae.safetensors").string();
+    if (rank == 0) {
+      log_info("run: generating the demo Llama and SAE (seed ", config.seed, ") in ", config.encode.model);
+      make_demo_checkpoints(config.encode.model, config.encode.sae, config.demo_tokenizer, config.seed,
+                            config.demo_d_sae);
+    }
+    mpi::barrier();
+  }
+
+  // 3. Encode on every rank.
+  config.encode.out = (out / "encoded.h5").string();
+  config.encode.threshold = config.diff.threshold;
+  run_encode(config.encode, resolved_config);
+
+  // 4. Diff and report on rank 0.
+  config.diff.encoded = config.encode.out;
+  config.diff.out = (out / "report").string();
+  if (rank == 0) run_diff(config.diff, resolved_config);
+  mpi::barrier();
+  log_info0("run: done; report in ", config.diff.out);
+  return exit_code;
+}
+
+}  // namespace saediff

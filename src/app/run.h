@@ -1,0 +1,31 @@
+#pragma once
+// `saediff run`: collect (unless a responses file is given), encode and diff in one job.
+#include <cstdint>
+#include <string>
+
+#include "analysis/diff.h"
+#include "app/encode.h"
+#include "collect/collector.h"
+
+namespace saediff {
+
+struct RunConfig {
+  std::string out;                 // job folder: responses/, encoded.h5, report/ (and demo-model/)
+  std::string responses;           // when set, collection is skipped and this file is encoded
+  bool demo_model = false;         // generate a small random Llama + SAE into OUT/demo-model and use them
+  std::string demo_tokenizer;      // tokenizer.json copied into the generated model folder
+  uint64_t seed = 1234;            // seed of the generated checkpoints
+  int64_t demo_d_sae = 16384;      // SAE width of the generated SAE
+  CollectConfig collect;
+  EncodeConfig encode;
+  DiffConfig diff;
+};
+
+// Collective over MPI_COMM_WORLD; returns the process exit code.
+int run_pipeline(RunConfig config, const std::string& resolved_config);
+
+// Rank 0: writes the demo checkpoints (model folder with tokenizer.json, SAE file).
+void make_demo_checkpoints(const std::string& model_dir, const std::string& sae_path, const std::string& tokenizer,
+                           uint64_t seed, int64_t d_sae);
+
+}  // namespace saediff

@@ -1,0 +1,190 @@
+#include "io/hdf5.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace saediff::h5 {
+
+void disable_hdf5_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+  if (this != &other) {
+    Handle tmp(std::move(*this));
+    id_ = other.id_;
+    other.id_ = -1;
+  }
+  return *this;
+}
+
+Handle::~Handle() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_GROUP: H5Gclose(id_); break;
+    case H5I_DATASET: H5Dclose(id_); break;
+    case H5I_DATASPACE: H5Sclose(id_); break;
+    case H5I_DATATYPE: H5Tclose(id_); break;
+    case H5I_ATTR: H5Aclose(id_); break;
+    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    default: break;
+  }
+}
+
+namespace {
+
+Handle string_type(size_t size) {
+  Handle type(H5_CHECK(H5Tcopy(H5T_C_S1)));
+  H5_CHECK(H5Tset_size(type, std::max<size_t>(size, 1)));
+  H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
+  H5_CHECK(H5Tset_cset(type, H5T_CSET_UTF8));
+  return type;
+}
+
+void write_scalar_attr(hid_t obj, const std::string& name, hid_t type, const void* data) {
+  if (H5Aexists(obj, name.c_str()) > 0) H5_CHECK(H5Adelete(obj, name.c_str()));
+  Handle space(H5_CHECK(H5Screate(H5S_SCALAR)));
+  Handle attr(H5_CHECK(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT)));
+  H5_CHECK(H5Awrite(attr, type, data));
+}
+
+// Packs strings into one fixed-length buffer (NUL-padded) of width max(len).
+std::vector<char> pack_fixed(const std::vector<std::string>& values, size_t* width) {
+  *width = 1;
+  for (const auto& v : values) *width = std::max(*width, v.size());
+  std::vector<char> buf(values.size() * *width, '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::memcpy(buf.data() + i * *width, values[i].data(), values[i].size());
+  return buf;
+}
+
+std::vector<std::string> read_string_array(hid_t obj, hid_t file_type, hid_t space, bool is_attr) {
+  const hssize_t n = H5_CHECK(H5Sget_simple_extent_npoints(space));
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  if (H5Tis_variable_str(file_type) > 0) {
+    Handle mem(H5_CHECK(H5Tcopy(H5T_C_S1)));
+    H5_CHECK(H5Tset_size(mem, H5T_VARIABLE));
+    H5_CHECK(H5Tset_cset(mem, H5Tget_cset(file_type)));
+    std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+    if (is_attr) H5_CHECK(H5Aread(obj, mem, ptrs.data()));
+    else H5_CHECK(H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
+    return out;
+  }
+  const size_t width = H5Tget_size(file_type);
+  Handle mem(H5_CHECK(H5Tcopy(file_type)));
+  std::vector<char> buf(static_cast<size_t>(n) * width);
+  if (is_attr) H5_CHECK(H5Aread(obj, mem, buf.data()));
+  else H5_CHECK(H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()));
+  for (hssize_t i = 0; i < n; ++i) {
+    const char* p = buf.data() + static_cast<size_t>(i) * width;
+    out.emplace_back(p, strnlen(p, width));
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> read_numeric(hid_t loc, const std::string& path, hid_t mem_type) {
+  SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
+  Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
+  Handle space(H5_CHECK(H5Dget_space(ds)));
+  SAEDIFF_CHECK(H5Sget_simple_extent_ndims(space) == 1, "HDF5 dataset '", path, "' must be one-dimensional");
+  std::vector<T> out(static_cast<size_t>(H5_CHECK(H5Sget_simple_extent_npoints(space))));
+  if (!out.empty()) H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  return out;
+}
+
+}  // namespace
+
+void write_attr(hid_t obj, const std::string& name, const std::string& value) {
+  Handle type = string_type(value.size());
+  std::vector<char> buf(std::max<size_t>(value.size(), 1), '\0');
+  std::memcpy(buf.data(), value.data(), value.size());
+  write_scalar_attr(obj, name, type, buf.data());
+}
+
+void write_attr(hid_t obj, const std::string& name, int64_t value) {
+  write_scalar_attr(obj, name, H5T_NATIVE_INT64, &value);
+}
+
+void write_attr(hid_t obj, const std::string& name, double value) {
+  write_scalar_attr(obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
+  if (H5Aexists(obj, name.c_str()) > 0) H5_CHECK(H5Adelete(obj, name.c_str()));
+  size_t width = 1;
+  const std::vector<char> buf = pack_fixed(values, &width);
+  Handle type = string_type(width);
+  const hsize_t dims[1] = {values.size()};
+  Handle space(H5_CHECK(H5Screate_simple(1, dims, nullptr)));
+  Handle attr(H5_CHECK(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT)));
+  if (!values.empty()) H5_CHECK(H5Awrite(attr, type, buf.data()));
+}
+
+bool has_attr(hid_t obj, const std::string& name) { return H5_CHECK(H5Aexists(obj, name.c_str())) > 0; }
+
+std::string read_attr_string(hid_t obj, const std::string& name) {
+  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
+  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  Handle type(H5_CHECK(H5Aget_type(attr)));
+  Handle space(H5_CHECK(H5Aget_space(attr)));
+  std::vector<std::string> v = read_string_array(attr, type, space, true);
+  SAEDIFF_CHECK(v.size() == 1, "HDF5 attribute '", name, "' is not a single string");
+  return v[0];
+}
+
+std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name) {
+  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
+  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  Handle type(H5_CHECK(H5Aget_type(attr)));
+  Handle space(H5_CHECK(H5Aget_space(attr)));
+  return read_string_array(attr, type, space, true);
+}
+
+int64_t read_attr_int(hid_t obj, const std::string& name) {
+  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
+  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  int64_t v = 0;
+  H5_CHECK(H5Aread(attr, H5T_NATIVE_INT64, &v));
+  return v;
+}
+
+double read_attr_double(hid_t obj, const std::string& name) {
+  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
+  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  double v = 0;
+  H5_CHECK(H5Aread(attr, H5T_NATIVE_DOUBLE, &v));
+  return v;
+}
+
+bool exists(hid_t loc, const std::string& path) {
+  // Check each prefix: H5Lexists fails (rather than returning false) when an intermediate group is absent.
+  size_t pos = 0;
+  while (true) {
+    pos = path.find('/', pos + 1);
+    const std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && prefix != "/" && H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (pos == std::string::npos) return true;
+  }
+}
+
+std::vector<int64_t> read_int64(hid_t loc, const std::string& path) {
+  return read_numeric<int64_t>(loc, path, H5T_NATIVE_INT64);
+}
+std::vector<int32_t> read_int32(hid_t loc, const std::string& path) {
+  return read_numeric<int32_t>(loc, path, H5T_NATIVE_INT32);
+}
+std::vector<float> read_float(hid_t loc, const std::string& path) {
+  return read_numeric<float>(loc, path, H5T_NATIVE_FLOAT);
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
+  SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
+  Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
+  Handle type(H5_CHECK(H5Dget_type(ds)));
+  Handle space(H5_CHECK(H5Dget_space(ds)));
+  return read_string_array(ds, type, space, false);
+}
+
+}  // namespace saediff::h5

@@ -1,0 +1,45 @@
+#include "model/pooling.h"
+
+#include "core/error.h"
+
+namespace saediff {
+
+PoolScope parse_pool_scope(const std::string& name) {
+  if (name == "content") return PoolScope::content;
+  if (name == "all") return PoolScope::all;
+  SAEDIFF_FAIL("unknown pooling '", name, "': expected content or all");
+}
+
+const char* pool_scope_name(PoolScope scope) { return scope == PoolScope::content ? "content" : "all"; }
+
+PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index) {
+  SAEDIFF_CHECK(f.dim() == 2 && f.scalar_type() == torch::kFloat32, "pooling expects [n_token, d_sae] float32");
+  const int64_t n_token = f.size(0);
+  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
+                n_token, ")");
+  PooledDoc out;
+  out.doc_index = doc_index;
+  out.n_token = n_token;
+  out.n_pooled = end - begin;
+  if (begin == end) return out;
+  const torch::Tensor window = f.slice(0, begin, end);                       // [n_pooled, d_sae]
+  const torch::Tensor max = std::get<0>(window.max(0)).to(torch::kCPU);      // [d_sae]
+  const torch::Tensor sum = window.sum(0).to(torch::kCPU);                   // [d_sae]
+  const torch::Tensor count = (window > 0).sum(0).to(torch::kFloat32).to(torch::kCPU);  // [d_sae]
+  const torch::Tensor active = (max > 0).nonzero().flatten().to(torch::kInt32).contiguous();  // [nnz] ascending
+  const int64_t nnz = active.numel();
+  const int32_t* a = active.data_ptr<int32_t>();
+  out.feature.assign(a, a + nnz);
+  const torch::Tensor idx = active.to(torch::kLong);
+  auto take = [&](const torch::Tensor& t) {
+    const torch::Tensor v = t.index_select(0, idx).contiguous();
+    const float* p = v.data_ptr<float>();
+    return std::vector<float>(p, p + nnz);
+  };
+  out.max = take(max);
+  out.sum = take(sum.contiguous());
+  out.count = take(count.contiguous());
+  return out;
+}
+
+}  // namespace saediff

@@ -1,0 +1,22 @@
+#pragma once
+// Per-document pooling of SAE activations: max, sum and count of tokens > 0, per feature, over a
+// token range; only features whose max is > 0 are kept.
+#include <torch/torch.h>
+
+#include "io/encoded_h5.h"
+
+namespace saediff {
+
+enum class PoolScope {
+  content,  // the response's own tokens: no template prefix, no closing <|eot_id|> (default)
+  all,      // every token, as the Python reference does
+};
+
+PoolScope parse_pool_scope(const std::string& name);  // "content" | "all"
+const char* pool_scope_name(PoolScope scope);
+
+// f: [n_token, d_sae] float32 activations of one document (>= 0, after ReLU).
+// Pools rows [begin, end) and returns the sparse result (doc_index, n_token, n_pooled filled in).
+PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index);
+
+}  // namespace saediff
