@@ -1,0 +1,218 @@
+#include "model/llama.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "model/safetensors.h"
+
+namespace saediff {
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  SAEDIFF_CHECK(in, "cannot open '", path, "'");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  SAEDIFF_CHECK(!j.is_discarded() && j.is_object(), path, ": not a JSON object");
+  return j;
+}
+
+template <typename T>
+T get_or(const nlohmann::json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return it->get<T>();
+}
+
+// Finds each tensor's file: one model.safetensors, or the shards of model.safetensors.index.json.
+class WeightFiles {
+ public:
+  explicit WeightFiles(const std::string& dir) : dir_(dir) {
+    const auto index = std::filesystem::path(dir) / "model.safetensors.index.json";
+    const auto single = std::filesystem::path(dir) / "model.safetensors";
+    if (std::filesystem::exists(index)) {
+      const nlohmann::json j = read_json(index.string());
+      SAEDIFF_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": no weight_map");
+      for (const auto& [name, file] : j["weight_map"].items()) weight_map_[name] = file.get<std::string>();
+    } else {
+      SAEDIFF_CHECK(std::filesystem::exists(single), "no model.safetensors or model.safetensors.index.json in '", dir,
+                    "'");
+    }
+  }
+
+  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, torch::Dtype dtype,
+                    torch::Device device) {
+    std::string file = "model.safetensors";
+    if (!weight_map_.empty()) {
+      auto it = weight_map_.find(name);
+      SAEDIFF_CHECK(it != weight_map_.end(), dir_, ": tensor '", name, "' is not in the weight map");
+      file = it->second;
+    }
+    auto& st = files_[file];
+    if (!st) st = std::make_unique<SafetensorsFile>(SafetensorsFile::open((std::filesystem::path(dir_) / file).string()));
+    SAEDIFF_CHECK(st->contains(name), dir_, "/", file, ": tensor '", name, "' is missing");
+    SAEDIFF_CHECK(st->shape(name) == shape, dir_, "/", file, ": tensor '", name, "' has shape ",
+                  c10::IntArrayRef(st->shape(name)), ", expected ", c10::IntArrayRef(shape));
+    return st->tensor(name, dtype).to(device);
+  }
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::string> weight_map_;
+  std::map<std::string, std::unique_ptr<SafetensorsFile>> files_;
+};
+
+// HF LlamaRMSNorm: normalise in float32, cast back, then scale.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  const torch::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (x32 * torch::rsqrt(variance + eps)).to(x.scalar_type());
+}
+
+// [.., head_dim] -> cat(-x2, x1), the HF rotate_half convention.
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
+  const nlohmann::json j = read_json(path);
+  LlamaConfig c;
+  try {
+    c.vocab_size = j.at("vocab_size").get<int64_t>();
+    c.d_model = j.at("hidden_size").get<int64_t>();
+    c.d_ff = j.at("intermediate_size").get<int64_t>();
+    c.n_layer = j.at("num_hidden_layers").get<int64_t>();
+    c.n_head = j.at("num_attention_heads").get<int64_t>();
+    c.n_kv_head = get_or<int64_t>(j, "num_key_value_heads", c.n_head);
+    c.head_dim = get_or<int64_t>(j, "head_dim", c.n_head > 0 ? c.d_model / c.n_head : 0);
+    c.rms_norm_eps = get_or<double>(j, "rms_norm_eps", 1e-6);
+    c.rope_theta = get_or<double>(j, "rope_theta", 10000.0);
+    nlohmann::json rope;
+    if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) rope = j["rope_scaling"];
+    if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) rope = j["rope_parameters"];
+    if (rope.is_object()) {
+      c.rope.rope_type = get_or<std::string>(rope, "rope_type", get_or<std::string>(rope, "type", "default"));
+      c.rope.factor = get_or<double>(rope, "factor", 1.0);
+      c.rope.low_freq_factor = get_or<double>(rope, "low_freq_factor", 1.0);
+      c.rope.high_freq_factor = get_or<double>(rope, "high_freq_factor", 4.0);
+      c.rope.original_max_position_embeddings = get_or<int64_t>(rope, "original_max_position_embeddings", 8192);
+      c.rope_theta = get_or<double>(rope, "rope_theta", c.rope_theta);
+    }
+    SAEDIFF_CHECK(!get_or<bool>(j, "attention_bias", false) && !get_or<bool>(j, "mlp_bias", false), path,
+                  ": attention_bias / mlp_bias are not supported (Llama 3.1 has neither)");
+  } catch (const nlohmann::json::exception& e) {
+    SAEDIFF_FAIL(path, ": bad Llama config: ", e.what());
+  }
+  SAEDIFF_CHECK(c.vocab_size > 0 && c.d_model > 0 && c.d_ff > 0 && c.n_layer > 0 && c.n_head > 0 && c.n_kv_head > 0 &&
+                    c.head_dim > 0 && c.head_dim % 2 == 0,
+                path, ": sizes must be positive and head_dim even");
+  SAEDIFF_CHECK(c.n_head % c.n_kv_head == 0, path, ": num_attention_heads (", c.n_head,
+                ") must be a multiple of num_key_value_heads (", c.n_kv_head, ")");
+  SAEDIFF_CHECK(c.rope.rope_type == "default" || c.rope.rope_type == "llama3", path, ": rope type '", c.rope.rope_type,
+                "' is not supported (default or llama3)");
+  if (c.rope.rope_type == "llama3") {
+    SAEDIFF_CHECK(c.rope.factor > 0 && c.rope.high_freq_factor > c.rope.low_freq_factor &&
+                      c.rope.low_freq_factor > 0 && c.rope.original_max_position_embeddings > 0,
+                  path, ": bad llama3 rope_scaling parameters");
+  }
+  return c;
+}
+
+LlamaModel LlamaModel::load(const std::string& dir, int layer, torch::Dtype dtype, torch::Device device) {
+  LlamaConfig config = LlamaConfig::from_json_file((std::filesystem::path(dir) / "config.json").string());
+  SAEDIFF_CHECK(layer >= 0 && layer < config.n_layer, "layer ", layer, " does not exist: '", dir, "' has ",
+                config.n_layer, " decoder layers (0..", config.n_layer - 1, ")");
+  SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
+  LlamaModel m(config, layer, dtype, device);
+  const LlamaConfig& c = m.config_;
+  WeightFiles weights(dir);
+  m.embed_ = weights.get("model.embed_tokens.weight", {c.vocab_size, c.d_model}, dtype, device);
+  for (int i = 0; i <= layer; ++i) {  // layers after `layer` are never read
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    Layer l;
+    l.attn_norm = weights.get(p + "input_layernorm.weight", {c.d_model}, dtype, device);
+    l.wq = weights.get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model}, dtype, device);
+    l.wk = weights.get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}, dtype, device);
+    l.wv = weights.get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}, dtype, device);
+    l.wo = weights.get(p + "self_attn.o_proj.weight", {c.d_model, c.n_head * c.head_dim}, dtype, device);
+    l.mlp_norm = weights.get(p + "post_attention_layernorm.weight", {c.d_model}, dtype, device);
+    l.w_gate = weights.get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model}, dtype, device);
+    l.w_up = weights.get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model}, dtype, device);
+    l.w_down = weights.get(p + "mlp.down_proj.weight", {c.d_model, c.d_ff}, dtype, device);
+    m.layers_.push_back(std::move(l));
+  }
+
+  // inv_freq in float32, as HF computes it: 1 / theta^(arange(0, dim, 2) / dim).
+  const torch::Tensor exponent = torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
+                                 static_cast<double>(c.head_dim);                       // [head_dim/2]
+  torch::Tensor inv_freq = 1.0 / torch::pow(c.rope_theta, exponent);                    // [head_dim/2] f32
+  if (c.rope.rope_type == "llama3") {
+    const double factor = c.rope.factor, low = c.rope.low_freq_factor, high = c.rope.high_freq_factor;
+    const auto old_ctx = static_cast<double>(c.rope.original_max_position_embeddings);
+    const double low_freq_wavelen = old_ctx / low, high_freq_wavelen = old_ctx / high;
+    const torch::Tensor wavelen = 2 * M_PI / inv_freq;
+    // Long wavelengths are divided by `factor`, short ones kept, the band between interpolated.
+    torch::Tensor scaled = torch::where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq);
+    const torch::Tensor smooth = (old_ctx / wavelen - low) / (high - low);
+    const torch::Tensor smoothed = (1 - smooth) * scaled / factor + smooth * scaled;
+    const torch::Tensor medium = (wavelen >= high_freq_wavelen).logical_and(wavelen <= low_freq_wavelen);
+    inv_freq = torch::where(medium, smoothed, scaled);
+  }
+  m.inv_freq_ = inv_freq.to(device);
+  return m;
+}
+
+torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids) const {
+  const LlamaConfig& c = config_;
+  const auto n_token = static_cast<int64_t>(ids.size());
+  SAEDIFF_CHECK(n_token > 0, "forward() needs at least one token");
+  torch::Tensor tokens = torch::from_blob(const_cast<int32_t*>(ids.data()), {n_token}, torch::kInt32)
+                             .to(torch::kInt64)
+                             .to(device_);                                      // [T]
+  SAEDIFF_CHECK(tokens.min().item<int64_t>() >= 0 && tokens.max().item<int64_t>() < c.vocab_size,
+                "token id outside the vocabulary [0, ", c.vocab_size, ")");
+  torch::Tensor x = embed_.index_select(0, tokens);                             // [T, d_model] dtype
+
+  // RoPE tables: cos/sin of positions x inv_freq in float32, then cast to the model dtype.
+  const torch::Tensor pos = torch::arange(n_token, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  const torch::Tensor freqs = torch::outer(pos, inv_freq_);                     // [T, head_dim/2] f32
+  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);                     // [T, head_dim] f32
+  const torch::Tensor cos = emb.cos().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
+  const torch::Tensor sin = emb.sin().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
+  const torch::Tensor causal =
+      torch::ones({n_token, n_token}, torch::TensorOptions().dtype(torch::kBool).device(device_)).triu(1);  // [T, T]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+  const int64_t n_rep = c.n_head / c.n_kv_head;
+
+  for (const Layer& l : layers_) {
+    const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps);          // [T, d_model]
+    torch::Tensor q = torch::matmul(h, l.wq.t()).view({n_token, c.n_head, c.head_dim}).transpose(0, 1);     // [H, T, hd]
+    torch::Tensor k = torch::matmul(h, l.wk.t()).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
+    torch::Tensor v = torch::matmul(h, l.wv.t()).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (n_rep > 1) {  // GQA: query head i reads kv head i / n_rep
+      k = k.repeat_interleave(n_rep, 0);
+      v = v.repeat_interleave(n_rep, 0);
+    }
+    torch::Tensor scores = torch::matmul(q, k.transpose(1, 2)) * scale;         // [H, T, T]
+    scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
+    const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(dtype_);  // softmax in float32
+    const torch::Tensor attn = torch::matmul(probs, v).transpose(0, 1).reshape({n_token, c.n_head * c.head_dim});
+    x = x + torch::matmul(attn, l.wo.t());
+    const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps);           // [T, d_model]
+    const torch::Tensor mlp = torch::silu(torch::matmul(g, l.w_gate.t())) * torch::matmul(g, l.w_up.t());  // [T, d_ff]
+    x = x + torch::matmul(mlp, l.w_down.t());
+  }
+  return x.to(torch::kFloat32);
+}
+
+}  // namespace saediff

@@ -1,0 +1,203 @@
+#include "model/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace saediff {
+namespace {
+
+struct DtypeInfo {
+  const char* name;
+  torch::Dtype dtype;
+  int64_t itemsize;
+};
+
+constexpr DtypeInfo kDtypes[] = {
+    {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2},
+    {"F64", torch::kFloat64, 8}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"BOOL", torch::kBool, 1},
+};
+
+const DtypeInfo* dtype_by_name(const std::string& name) {
+  for (const DtypeInfo& d : kDtypes)
+    if (name == d.name) return &d;
+  return nullptr;
+}
+
+const DtypeInfo* dtype_by_torch(torch::Dtype t) {
+  for (const DtypeInfo& d : kDtypes)
+    if (t == d.dtype) return &d;
+  return nullptr;
+}
+
+struct Entry {
+  const DtypeInfo* dtype = nullptr;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;  // byte offsets into the data area
+  uint64_t end = 0;
+};
+
+}  // namespace
+
+struct SafetensorsFile::Impl {
+  std::string path;
+  int fd = -1;
+  void* map = nullptr;
+  size_t size = 0;
+  const uint8_t* data = nullptr;  // start of the data area
+  std::map<std::string, Entry> entries;
+  std::map<std::string, std::string> metadata;
+  ~Impl() {
+    if (map != nullptr && map != MAP_FAILED) munmap(map, size);
+    if (fd >= 0) close(fd);
+  }
+};
+
+SafetensorsFile::SafetensorsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SafetensorsFile::SafetensorsFile(SafetensorsFile&&) noexcept = default;
+SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&&) noexcept = default;
+SafetensorsFile::~SafetensorsFile() = default;
+
+SafetensorsFile SafetensorsFile::open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  SAEDIFF_CHECK(impl->fd >= 0, "cannot open safetensors file '", path, "': ", std::strerror(errno));
+  struct stat st {};
+  SAEDIFF_CHECK(fstat(impl->fd, &st) == 0, "cannot stat '", path, "'");
+  impl->size = static_cast<size_t>(st.st_size);
+  SAEDIFF_CHECK(impl->size >= 8, path, ": too short for a safetensors file (", impl->size, " bytes)");
+  impl->map = mmap(nullptr, impl->size, PROT_READ, MAP_PRIVATE, impl->fd, 0);
+  SAEDIFF_CHECK(impl->map != MAP_FAILED, "cannot mmap '", path, "': ", std::strerror(errno));
+  const auto* bytes = static_cast<const uint8_t*>(impl->map);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];  // little-endian u64
+  SAEDIFF_CHECK(header_len <= impl->size - 8, path, ": header length ", header_len, " exceeds the file size ",
+                impl->size);
+  SAEDIFF_CHECK(header_len <= (100u << 20), path, ": header of ", header_len, " bytes is implausibly large");
+  const std::string header(reinterpret_cast<const char*>(bytes + 8), static_cast<size_t>(header_len));
+  const nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  SAEDIFF_CHECK(!j.is_discarded() && j.is_object(), path, ": the header is not a JSON object");
+  impl->data = bytes + 8 + header_len;
+  const uint64_t data_size = impl->size - 8 - header_len;
+
+  std::vector<std::pair<uint64_t, uint64_t>> spans;
+  for (const auto& [name, v] : j.items()) {
+    if (name == "__metadata__") {
+      SAEDIFF_CHECK(v.is_object(), path, ": __metadata__ must be an object");
+      for (const auto& [k, mv] : v.items()) {
+        SAEDIFF_CHECK(mv.is_string(), path, ": __metadata__ value '", k, "' must be a string");
+        impl->metadata[k] = mv.get<std::string>();
+      }
+      continue;
+    }
+    SAEDIFF_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"), path,
+                  ": tensor '", name, "' needs dtype, shape and data_offsets");
+    Entry e;
+    SAEDIFF_CHECK(v["dtype"].is_string(), path, ": tensor '", name, "': dtype must be a string");
+    e.dtype = dtype_by_name(v["dtype"].get<std::string>());
+    SAEDIFF_CHECK(e.dtype != nullptr, path, ": tensor '", name, "': unsupported dtype ", v["dtype"].dump());
+    SAEDIFF_CHECK(v["shape"].is_array(), path, ": tensor '", name, "': shape must be an array");
+    int64_t numel = 1;
+    for (const auto& d : v["shape"]) {
+      SAEDIFF_CHECK(d.is_number_unsigned(), path, ": tensor '", name, "': shape entries must be non-negative integers");
+      const auto n = d.get<uint64_t>();
+      SAEDIFF_CHECK(n <= (uint64_t{1} << 40) && (numel == 0 || n <= (uint64_t{1} << 40) / static_cast<uint64_t>(numel)),
+                    path, ": tensor '", name, "': shape is implausibly large");
+      e.shape.push_back(static_cast<int64_t>(n));
+      numel *= static_cast<int64_t>(n);
+    }
+    const auto& off = v["data_offsets"];
+    SAEDIFF_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(), path,
+                  ": tensor '", name, "': data_offsets must be two non-negative integers");
+    e.begin = off[0].get<uint64_t>();
+    e.end = off[1].get<uint64_t>();
+    SAEDIFF_CHECK(e.begin <= e.end && e.end <= data_size, path, ": tensor '", name, "': data_offsets [", e.begin, ", ",
+                  e.end, ") outside the data area of ", data_size, " bytes");
+    SAEDIFF_CHECK(e.end - e.begin == static_cast<uint64_t>(numel * e.dtype->itemsize), path, ": tensor '", name, "': ",
+                  e.end - e.begin, " bytes do not hold ", numel, " elements of ", e.dtype->name);
+    spans.emplace_back(e.begin, e.end);
+    impl->entries.emplace(name, std::move(e));
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i) {
+    SAEDIFF_CHECK(spans[i].first >= spans[i - 1].second || spans[i].first == spans[i].second ||
+                      spans[i - 1].first == spans[i - 1].second,
+                  path, ": tensors overlap in the data area");
+  }
+  return SafetensorsFile(std::move(impl));
+}
+
+bool SafetensorsFile::contains(const std::string& name) const { return impl_->entries.count(name) > 0; }
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : impl_->entries) out.push_back(name);
+  return out;
+}
+
+std::vector<int64_t> SafetensorsFile::shape(const std::string& name) const {
+  auto it = impl_->entries.find(name);
+  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
+  return it->second.shape;
+}
+
+torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype) const {
+  auto it = impl_->entries.find(name);
+  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
+  const Entry& e = it->second;
+  // from_blob views the mapping; clone() copies it out before the conversion.
+  torch::Tensor view = torch::from_blob(const_cast<uint8_t*>(impl_->data + e.begin), e.shape,
+                                        torch::TensorOptions().dtype(e.dtype->dtype));
+  return view.clone().to(dtype);
+}
+
+const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<torch::Tensor> data;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    SAEDIFF_CHECK(name != "__metadata__" && !header.contains(name), "duplicate or reserved tensor name '", name, "'");
+    const DtypeInfo* d = dtype_by_torch(t.scalar_type());
+    SAEDIFF_CHECK(d != nullptr, "tensor '", name, "': dtype ", t.scalar_type(), " cannot be written to safetensors");
+    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    const auto bytes = static_cast<uint64_t>(c.numel() * d->itemsize);
+    header[name] = {{"dtype", d->name}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    data.push_back(std::move(c));
+  }
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');  // align the data area to 8 bytes, as the format recommends
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
+    uint64_t n = h.size();
+    char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    out.write(len, 8);
+    out.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (const torch::Tensor& c : data) {
+      out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
+    }
+    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
+  }
+  SAEDIFF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+}  // namespace saediff
