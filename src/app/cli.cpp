@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <curl/curl.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -103,6 +104,7 @@ void print_resolved(const std::string& toml) {
 
 int run_cli(int argc, char** argv) {
   mpi::Environment mpi_env(&argc, &argv);
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread exists
   CLI::App app{"saediff: SAE-based data diffing of two LLM checkpoints (collect, encode, diff)."};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);

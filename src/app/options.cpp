@@ -39,6 +39,8 @@ void add_collect_options(CLI::App& app, CollectConfig& c) {
       ->check(CLI::Range(1, 100));
   app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(CLI::PositiveNumber);
   app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
+  app.add_option("--retry-base", c.retry_base_s, "Seconds of the first retry delay (doubles per attempt)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 void add_encode_options(CLI::App& app, EncodeConfig& c) {

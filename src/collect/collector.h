@@ -25,6 +25,7 @@ struct CollectConfig {
   double temperature = 0.0;
   int max_attempts = 4;                                 // per pair, per run (429/5xx/network retried)
   double timeout_s = 120.0;                             // per request
+  double retry_base_s = 1.0;                            // backoff: base * 2^(attempt-1), jittered, or Retry-After
   std::string api_key_env = "OPENROUTER_API_KEY";       // the key is read from this variable, never logged
 };
 

@@ -1,0 +1,337 @@
+#include "collect/collector.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "collect/curl_check.h"
+#include "core/log.h"
+#include "io/prompts.h"
+#include "io/responses.h"
+
+namespace saediff {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool is_loopback(const std::string& url) {
+  static const std::regex re(R"(^https?://(localhost|127\.[0-9.]+|\[::1\])(:[0-9]+)?(/.*)?$)");
+  return std::regex_match(url, re);
+}
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  std::string line(data, size * n);
+  std::string lower = line;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.rfind("retry-after:", 0) == 0) *static_cast<std::string*>(user) = line.substr(12);
+  return size * n;
+}
+
+struct Pair {
+  size_t prompt = 0;  // index into prompts
+  size_t model = 0;   // index into config.models
+  int attempts = 0;   // made so far in this run
+  Clock::time_point not_before{};
+};
+
+struct Transfer {
+  Pair pair;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::string request, body, retry_after;
+  Clock::time_point started;
+};
+
+// Appends one JSON line and flushes it, so a crash loses at most the pairs in flight.
+class JsonlAppender {
+ public:
+  explicit JsonlAppender(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    SAEDIFF_CHECK(fd_ >= 0, "cannot open '", path, "' for appending");
+  }
+  ~JsonlAppender() {
+    if (fd_ >= 0) {
+      ::fsync(fd_);
+      ::close(fd_);
+    }
+  }
+  void append(const nlohmann::json& j) {
+    const std::string line = j.dump() + "\n";
+    size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      SAEDIFF_CHECK(n > 0, "write to '", path_, "' failed");
+      done += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+void write_responses_csv(const std::string& path, const std::vector<Prompt>& prompts, const CollectConfig& config,
+                         const std::vector<ResponseRecord>& records) {
+  std::map<std::pair<std::string, std::string>, std::string> ok;  // (set, prompt_id) -> last success
+  for (const ResponseRecord& r : records)
+    if (r.ok()) ok[{r.set, r.prompt_id}] = *r.response;
+  std::string csv = "prompt_id,category,prompt";
+  for (const ModelSpec& m : config.models) csv += "," + csv_escape("response_" + m.set);
+  csv += "\n";
+  for (const Prompt& p : prompts) {
+    csv += csv_escape(p.id) + "," + csv_escape(p.category) + "," + csv_escape(p.text);
+    for (const ModelSpec& m : config.models) {
+      auto it = ok.find({m.set, p.id});
+      csv += "," + csv_escape(it == ok.end() ? std::string() : it->second);
+    }
+    csv += "\n";
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
+    out << csv;
+    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
+  }
+  SAEDIFF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec(const std::string& text) {
+  static const std::regex re(R"(^([A-Za-z0-9._-]+)=(\S+)$)");
+  std::smatch m;
+  SAEDIFF_CHECK(std::regex_match(text, m, re), "--model '", text,
+                "' must be NAME=ID, with NAME of letters, digits, '.', '_' or '-' (e.g. gemini-2.5=google/gemini-2.5-flash)");
+  return {m[1].str(), m[2].str()};
+}
+
+CollectSummary collect_responses(const CollectConfig& config) {
+  SAEDIFF_CHECK(!config.models.empty(), "collect needs at least one --model NAME=ID");
+  std::set<std::string> names;
+  for (const ModelSpec& m : config.models) SAEDIFF_CHECK(names.insert(m.set).second, "duplicate model NAME '", m.set, "'");
+  const std::vector<Prompt> prompts = read_prompts(config.prompts);
+  const char* key_env = std::getenv(config.api_key_env.c_str());
+  const std::string api_key = key_env != nullptr ? key_env : "";
+  SAEDIFF_CHECK(!api_key.empty() || is_loopback(config.base_url), "no API key: set ", config.api_key_env,
+                " (only a loopback --base-url may go without one)");
+
+  std::filesystem::create_directories(config.out);
+  const std::string jsonl = (std::filesystem::path(config.out) / "responses.jsonl").string();
+  std::vector<ResponseRecord> records;
+  if (std::filesystem::exists(jsonl)) {
+    ReadResponsesResult read = read_responses(jsonl);
+    if (read.torn_tail) {
+      log_warn(jsonl, ": repairing a torn last line (an interrupted run); its pair will be requested again");
+      std::filesystem::resize_file(jsonl, read.valid_bytes);
+    }
+    records = std::move(read.records);
+  }
+  std::set<std::pair<std::string, std::string>> done;
+  for (const ResponseRecord& r : records)
+    if (r.ok()) done.insert({r.set, r.prompt_id});
+
+  CollectSummary summary;
+  std::deque<Pair> queue;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    for (size_t m = 0; m < config.models.size(); ++m) {
+      ++summary.n_pairs;
+      if (done.count({config.models[m].set, prompts[p].id})) {
+        ++summary.n_skipped;
+        continue;
+      }
+      queue.push_back({p, m, 0, {}});
+    }
+  }
+  log_info("collect: ", summary.n_pairs, " pairs, ", summary.n_skipped, " already collected, ", queue.size(),
+           " to request from ", config.base_url);
+
+  JsonlAppender out(jsonl);
+  std::mt19937_64 rng(std::random_device{}());
+  CURLM* multi = curl_multi_init();
+  SAEDIFF_CHECK(multi != nullptr, "curl_multi_init failed");
+  std::map<CURL*, Transfer> active;
+  const std::string url = config.base_url + "/chat/completions";
+  const std::string auth = "Authorization: Bearer " + api_key;
+
+  auto finish = [&](const Pair& pair, std::optional<std::string> response, std::optional<std::string> error,
+                    std::optional<std::string> finish_reason, nlohmann::json usage, double latency_ms) {
+    ResponseRecord r;
+    r.prompt_id = prompts[pair.prompt].id;
+    r.category = prompts[pair.prompt].category;
+    r.prompt = prompts[pair.prompt].text;
+    r.set = config.models[pair.model].set;
+    r.model = config.models[pair.model].id;
+    r.response = std::move(response);
+    r.error = std::move(error);
+    r.finish_reason = std::move(finish_reason);
+    r.usage = std::move(usage);
+    r.latency_ms = latency_ms;
+    r.attempts = pair.attempts;
+    r.collected_at = utc_now();
+    out.append(r.to_json());
+    (r.ok() ? summary.n_ok : summary.n_failed)++;
+    if (!r.ok()) log_warn("collect: ", r.set, "/", r.prompt_id, " failed after ", r.attempts, " attempts: ", *r.error);
+    records.push_back(std::move(r));
+    const int64_t n_done = summary.n_ok + summary.n_failed;
+    if (n_done % 25 == 0) log_info("collect: ", n_done, " of ", summary.n_pairs - summary.n_skipped, " pairs done");
+  };
+
+  auto start = [&](Pair pair) {
+    Transfer t;
+    ++pair.attempts;
+    t.pair = pair;
+    t.request = nlohmann::json{{"model", config.models[pair.model].id},
+                               {"messages", {{{"role", "user"}, {"content", prompts[pair.prompt].text}}}},
+                               {"max_tokens", config.max_tokens},
+                               {"temperature", config.temperature}}
+                    .dump();
+    t.easy = curl_easy_init();
+    SAEDIFF_CHECK(t.easy != nullptr, "curl_easy_init failed");
+    t.headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    if (!api_key.empty()) t.headers = curl_slist_append(t.headers, auth.c_str());
+    t.started = Clock::now();
+    auto [it, inserted] = active.emplace(t.easy, std::move(t));
+    Transfer& a = it->second;
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_URL, url.c_str()));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, a.headers));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_POSTFIELDS, a.request.c_str()));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_WRITEFUNCTION, on_body));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a.body));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERFUNCTION, on_header));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a.retry_after));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout_s * 1000)));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_NOSIGNAL, 1L));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_USERAGENT, "saediff"));
+    CURLM_CHECK(curl_multi_add_handle(multi, a.easy));
+  };
+
+  auto backoff = [&](const Pair& pair, const std::string& retry_after) {
+    double delay = config.retry_base_s * std::pow(2.0, pair.attempts - 1) * std::uniform_real_distribution<>(0.5, 1.5)(rng);
+    if (!retry_after.empty()) {
+      try {
+        delay = std::max(delay, std::stod(retry_after));
+      } catch (const std::exception&) {
+      }  // an HTTP-date Retry-After: keep the exponential delay
+    }
+    return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(std::min(delay, 300.0) * 1000));
+  };
+
+  try {
+    while (!queue.empty() || !active.empty()) {
+      // Start every ready pair while there is room.
+      for (auto it = queue.begin(); it != queue.end() && active.size() < static_cast<size_t>(config.concurrency);) {
+        if (it->not_before <= Clock::now()) {
+          start(*it);
+          it = queue.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      int running = 0;
+      CURLM_CHECK(curl_multi_perform(multi, &running));
+      int n_msg = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &n_msg)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        auto node = active.extract(msg->easy_handle);
+        Transfer& t = node.mapped();
+        long status = 0;
+        curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+        const CURLcode code = msg->data.result;
+        curl_multi_remove_handle(multi, t.easy);
+        curl_easy_cleanup(t.easy);
+        curl_slist_free_all(t.headers);
+        const double latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t.started).count();
+
+        std::string error;
+        bool retryable = false;
+        if (code != CURLE_OK) {
+          error = cat("network: ", curl_easy_strerror(code));
+          retryable = true;
+        } else if (status != 200) {
+          error = cat("HTTP ", status, ": ", t.body.substr(0, 300));
+          retryable = status == 408 || status == 429 || status >= 500;
+        } else {
+          const nlohmann::json j = nlohmann::json::parse(t.body, nullptr, false);
+          if (j.is_discarded() || !j.is_object()) {
+            error = "response is not JSON: " + t.body.substr(0, 200);
+            retryable = true;
+          } else if (j.contains("error")) {
+            error = "API error: " + j["error"].dump().substr(0, 300);
+            retryable = true;
+          } else {
+            const auto* content = j.contains("choices") && j["choices"].is_array() && !j["choices"].empty() &&
+                                          j["choices"][0].contains("message") &&
+                                          j["choices"][0]["message"].contains("content")
+                                      ? &j["choices"][0]["message"]["content"]
+                                      : nullptr;
+            if (content == nullptr || !content->is_string() || content->get<std::string>().empty()) {
+              error = "empty response (no choices[0].message.content)";
+              retryable = true;
+            } else {
+              const auto& choice = j["choices"][0];
+              std::optional<std::string> reason;
+              if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+                reason = choice["finish_reason"].get<std::string>();
+              finish(t.pair, content->get<std::string>(), std::nullopt, reason,
+                     j.contains("usage") ? j["usage"] : nlohmann::json(nullptr), latency_ms);
+              continue;
+            }
+          }
+        }
+        if (retryable && t.pair.attempts < config.max_attempts) {
+          Pair again = t.pair;
+          again.not_before = backoff(again, t.retry_after);
+          log_debug("collect: ", config.models[again.model].set, "/", prompts[again.prompt].id, " attempt ",
+                    again.attempts, ": ", error, "; retrying");
+          queue.push_back(again);
+        } else {
+          finish(t.pair, std::nullopt, error, std::nullopt, nullptr, latency_ms);
+        }
+      }
+      if (!queue.empty() || !active.empty()) CURLM_CHECK(curl_multi_poll(multi, nullptr, 0, 50, nullptr));
+    }
+  } catch (...) {
+    for (auto& [easy, t] : active) {
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+      curl_slist_free_all(t.headers);
+    }
+    curl_multi_cleanup(multi);
+    throw;
+  }
+  curl_multi_cleanup(multi);
+  write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
+  log_info("collect: ", summary.n_ok, " collected, ", summary.n_failed, " failed, ", summary.n_skipped,
+           " already there; wrote ", jsonl);
+  return summary;
+}
+
+}  // namespace saediff
