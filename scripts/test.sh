@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test (unit, MPI at 1-3 ranks,
+# HDF5 read-back, HF tokenizer parity, loopback HTTP).
+#   scripts/test.sh             the default build (build/) and the whole suite
+#   scripts/test.sh --sanitize  the ASan+UBSan build (build-asan/) and the unit tests under it
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+preset=default
+[[ "${1:-}" == "--sanitize" ]] && preset=asan
+jobs=$(nproc)
+
+bash scripts/setup.sh
+cmake --preset "$preset" -G Ninja
+cmake --build --preset "$preset" -j "$jobs"
+# Open MPI refuses root without these, and CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+ctest --preset "$preset" -j "$jobs" --timeout 900

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# CLI contracts on a finished demo run ($1): diff reproduces the run's report; bad input fails fast on
+# every rank with a clear message and leaves nothing half-written. $2: scratch folder.
+set -euo pipefail
+run=$1 tmp=$2
+: "${SAEDIFF:?SAEDIFF must point at the saediff binary}"
+mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+n_pass=0
+pass() { echo "ok: $*"; n_pass=$((n_pass + 1)); }
+
+help=$("$SAEDIFF" --help)
+for sub in collect encode diff run tokenize forward; do
+  grep -qw "$sub" <<<"$help" || fail "--help does not list $sub"
+done
+pass "--help lists every subcommand"
+
+"$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 --top-k 15 --out "$tmp/diff"
+cmp "$tmp/diff/features.csv" "$run/report/features.csv" || fail "diff's features.csv differs from run's"
+pass "diff on encoded.h5 reproduces the run's features.csv"
+
+"$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0 --out "$tmp/diff0"
+head -1 "$tmp/diff0/features.csv" | grep -q '^feature,label,freq_baseline,freq_candidate,diff' || fail "features.csv header"
+! cmp -s "$tmp/diff0/features.csv" "$run/report/features.csv" || fail "threshold 0 gave the same result as 0.5"
+pass "diff --threshold 0 (the reference's binarisation) runs and differs"
+
+# A config file gives the options; the command line wins.
+cat >"$tmp/diff.toml" <<TOML
+[diff]
+encoded = "$run/encoded.h5"
+baseline = "terse"
+candidate = "verbose"
+top_k = 15
+out = "$tmp/from-config"
+TOML
+"$SAEDIFF" diff --config "$tmp/diff.toml" --out "$tmp/from-cli"
+[[ -f "$tmp/from-cli/features.csv" && ! -e "$tmp/from-config" ]] || fail "--out on the command line did not win over the config"
+cmp "$tmp/from-cli/features.csv" "$run/report/features.csv" || fail "config-driven diff differs"
+pass "diff --config works and the command line wins"
+
+printf '[diff]\nbaselin = "terse"\n' >"$tmp/typo.toml"
+if out=$("$SAEDIFF" diff --config "$tmp/typo.toml" 2>&1); then fail "unknown config key accepted"; fi
+grep -q "unknown key 'baselin'" <<<"$out" || fail "unknown key message: $out"
+pass "an unknown config key is a clear error"
+
+if out=$("$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate nosuch --out "$tmp/x" 2>&1); then
+  fail "unknown set accepted"
+fi
+grep -q "set 'nosuch' is not in the encoded file; it has: terse, verbose" <<<"$out" || fail "unknown set message: $out"
+pass "an unknown set names the sets that exist"
+
+# Rank 0 alone meets the bad line while ranks 1-2 wait for their work: all must stop, fast.
+head -3 "$SAEDIFF_SOURCE_DIR/configs/demo/responses.jsonl" >"$tmp/bad.jsonl"
+echo '{"prompt_id": "broken", ' >>"$tmp/bad.jsonl"
+head -5 "$SAEDIFF_SOURCE_DIR/configs/demo/responses.jsonl" | tail -2 >>"$tmp/bad.jsonl"
+start=$(date +%s)
+if out=$(timeout 120 "${mpirun[@]}" -np 3 "$SAEDIFF" encode --responses "$tmp/bad.jsonl" --model "$run/demo-model" \
+           --sae "$run/demo-model/sae.safetensors" --layer 2 --out "$tmp/bad.h5" 2>&1); then
+  fail "encode accepted a corrupt responses file"
+fi
+(( $(date +%s) - start < 100 )) || fail "the failed run took too long to abort"
+grep -q "bad.jsonl:4: not valid JSON" <<<"$out" || fail "no line number in: $out"
+[[ ! -e "$tmp/bad.h5" && ! -e "$tmp/bad.h5.tmp" ]] || fail "a failed encode left an output file"
+pass "a bad line on rank 0 aborts all 3 ranks with file:line, and writes nothing"
+
+if out=$(timeout 120 "${mpirun[@]}" -np 2 "$SAEDIFF" encode --responses "$SAEDIFF_SOURCE_DIR/configs/demo/responses.jsonl" \
+           --model "$run/demo-model" --sae "$run/demo-model/sae.safetensors" --layer 9 --out "$tmp/l9.h5" 2>&1); then
+  fail "encode accepted layer 9 of a 4-layer model"
+fi
+grep -qi "layer" <<<"$out" || fail "layer error message: $out"
+pass "a layer beyond the model is a clear error on every rank"
+
+echo "$n_pass passed, 0 failed"
