@@ -10,20 +10,20 @@ endforeach()
 
 # features.csv must be byte-identical on 1, 2 and 3 ranks; so must every dataset in encoded.h5.
 add_test(NAME demo_identical_across_ranks
-         COMMAND ${PYTHON3_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/check_identical.py
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_identical.py
                  ${SAEDIFF_DEMO_OUT}/np1 ${SAEDIFF_DEMO_OUT}/np2 ${SAEDIFF_DEMO_OUT}/np3)
 set_tests_properties(demo_identical_across_ranks PROPERTIES LABELS integration
                      FIXTURES_REQUIRED "demo_np1;demo_np2;demo_np3")
 
 # encoded.h5 read back with h5py and checked against an independent Python/torch computation.
 add_test(NAME demo_hdf5_vs_reference
-         COMMAND ${PYTHON3_BIN} ${CMAKE_SOURCE_DIR}/tests/reference/check_encoded.py
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/reference/check_encoded.py
                  --run ${SAEDIFF_DEMO_OUT}/np2 --responses ${CMAKE_SOURCE_DIR}/configs/demo/responses.jsonl)
 set_tests_properties(demo_hdf5_vs_reference PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS integration
                      TIMEOUT 600 FIXTURES_REQUIRED demo_np2 RESOURCE_LOCK cpu_heavy)
 
 # The diff subcommand on the run's encoded.h5 reproduces the run's report, and the CLI's contracts.
-add_test(NAME cli_contracts COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_contracts.sh ${SAEDIFF_DEMO_OUT}/np2
+add_test(NAME cli_contracts COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli_contracts.sh ${SAEDIFF_DEMO_OUT}/np2
                                     ${CMAKE_BINARY_DIR}/test-out/cli)
 set_tests_properties(cli_contracts PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
