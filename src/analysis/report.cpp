@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "io/prompts.h"
 #include "saediff/version.h"
@@ -21,17 +22,6 @@ std::string fixed(double v, int digits = 6) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
   return buf;
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
-    out << data;
-    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
-  }
-  SAEDIFF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
 
 std::string md_escape(const std::string& s) {
@@ -127,7 +117,7 @@ void write_features_csv(const std::string& path, const std::vector<FeatureDiff>&
     csv << d.feature << ',' << csv_escape(labels[static_cast<size_t>(d.feature)]) << ',' << fixed(d.freq_baseline) << ','
         << fixed(d.freq_candidate) << ',' << fixed(d.diff) << ',' << d.count_baseline << ',' << d.count_candidate << '\n';
   }
-  write_file(path, csv.str());
+  write_file_atomic(path, csv.str());
 }
 
 DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_config) {
@@ -204,7 +194,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
      << md_escape(config.candidate) << ": " << failed_list(cand) << "\n\n";
   md << "## Configuration\n\n```toml\n" << resolved_config << "```\n\nsaediff " << kVersion << " (" << kGitCommit
      << ")\n";
-  write_file((std::filesystem::path(config.out) / "report.md").string(), md.str());
+  write_file_atomic((std::filesystem::path(config.out) / "report.md").string(), md.str());
 
   nlohmann::json summary;
   summary["baseline"] = {{"set", config.baseline}, {"n_docs", n_b}, {"n_failed", base.failed_doc_ids.size()}, {"n_tokens_pooled", tok_b}};
@@ -224,7 +214,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   summary["top_features"] = top;
   summary["version"] = kVersion;
   summary["commit"] = kGitCommit;
-  write_file((std::filesystem::path(config.out) / "summary.json").string(), summary.dump(2) + "\n");
+  write_file_atomic((std::filesystem::path(config.out) / "summary.json").string(), summary.dump(2) + "\n");
 
   log_info("diff: ", n_b, " ", config.baseline, " vs ", n_c, " ", config.candidate, " documents, ", rows.size(),
            " active features; report in ", config.out);

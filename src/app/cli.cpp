@@ -13,6 +13,7 @@
 #include "app/device.h"
 #include "app/options.h"
 #include "app/run.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "dist/mpi.h"
 #include "model/llama.h"
@@ -55,18 +56,13 @@ void run_tokenize(const TokenizeConfig& c) {
   const Tokenizer tokenizer = Tokenizer::from_file(c.tokenizer);
   const ChatTemplate tmpl = parse_chat_template(c.chat_template);
   const std::vector<nlohmann::json> texts = read_jsonl_field(c.input, "text");
-  const std::string tmp = c.output + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
-    for (size_t i = 0; i < texts.size(); ++i) {
-      SAEDIFF_CHECK(texts[i].is_string(), c.input, ": line ", i + 1, ": \"text\" must be a string");
-      const TemplatedDoc doc = tokenize_document(tokenizer, texts[i].get<std::string>(), tmpl);
-      out << nlohmann::json{{"ids", doc.ids}}.dump() << '\n';
-    }
-    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
+  std::string out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SAEDIFF_CHECK(texts[i].is_string(), c.input, ": line ", i + 1, ": \"text\" must be a string");
+    const TemplatedDoc doc = tokenize_document(tokenizer, texts[i].get<std::string>(), tmpl);
+    out += nlohmann::json{{"ids", doc.ids}}.dump() + "\n";
   }
-  SAEDIFF_CHECK(std::rename(tmp.c_str(), c.output.c_str()) == 0, "cannot rename ", tmp, " to ", c.output);
+  write_file_atomic(c.output, out);
   log_info("tokenize: ", texts.size(), " texts -> ", c.output);
 }
 

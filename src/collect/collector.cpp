@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collect/curl_check.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "io/prompts.h"
 #include "io/responses.h"
@@ -113,14 +114,7 @@ void write_responses_csv(const std::string& path, const std::vector<Prompt>& pro
     }
     csv += "\n";
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    SAEDIFF_CHECK(out, "cannot write '", tmp, "'");
-    out << csv;
-    SAEDIFF_CHECK(out.good(), "write to '", tmp, "' failed");
-  }
-  SAEDIFF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+  write_file_atomic(path, csv);
 }
 
 }  // namespace
