@@ -9,10 +9,16 @@ cd "$root"
 preset=default
 [[ "${1:-}" == "--sanitize" ]] && preset=asan
 jobs=$(nproc)
+# ccache: share hits between checkouts (CI builds a fresh clone) by hashing paths relative to the root.
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 
 bash scripts/setup.sh
 cmake --preset "$preset" -G Ninja
-cmake --build --preset "$preset" -j "$jobs"
+if [[ $preset == asan ]]; then
+  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests  # the sanitizer run covers the unit tests
+else
+  cmake --build --preset "$preset" -j "$jobs"
+fi
 # Open MPI refuses root without these, and CI runs as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 ctest --preset "$preset" -j "$jobs" --timeout 900
