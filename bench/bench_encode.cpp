@@ -32,7 +32,7 @@ using namespace saediff;
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_encode: reader + SAE + pooling throughput"};
-  std::string model_dir, sae_path, dtype_name = "float32", device_name = "cpu";
+  std::string model_dir, sae_path, dtype_name = "float32", device_name = "cpu", generated_dir;
   int layer = 2, n_token = 256, n_doc = 8, n_rep = 5, threads = 0;
   bool json = false;
   app.add_option("--model", model_dir, "HF Llama folder (default: generated demo model)");
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     // Every rank must agree on the temporary folder: use rank 0's.
     std::string shared = dir.string();
     mpi::broadcast(shared);
+    generated_dir = shared;
     model_dir = shared + "/model";
     sae_path = shared + "/sae.safetensors";
     mpi::barrier();
@@ -101,7 +102,9 @@ int main(int argc, char** argv) {
   const PooledDoc b = pool_features(sae.encode(model.forward(docs[0])), 0, n_token, 0);
   const int64_t n_wrong = a.feature == b.feature && a.max == b.max ? 0 : 1;
 
+  mpi::barrier();
   if (rank != 0) return 0;
+  if (!generated_dir.empty()) std::filesystem::remove_all(generated_dir);
   const auto& c = model.config();
   nlohmann::json out = {{"bench", "encode"}, {"version", kVersion}, {"commit", kGitCommit}, {"device", device.str()},
                         {"n_rank", n_rank}, {"threads", torch::get_num_threads()}, {"dtype", dtype_name},
