@@ -181,6 +181,7 @@ int run_cli(int argc, char** argv) {
       add_encode_options(a_encode, run.encode);
       add_diff_options(a_diff, run.diff);
       if (!config_path.empty()) {
+        check_config_sections(config_path, {"collect", "encode", "diff"});
         apply_config_file(*c_run, config_path, "");
         apply_config_file(a_collect, config_path, "collect");
         apply_config_file(a_encode, config_path, "encode");

@@ -76,14 +76,27 @@ void add_diff_options(CLI::App& app, DiffConfig& c) {
   app.add_option("--labels", c.labels, "CSV with columns feature,label")->check(CLI::ExistingFile);
 }
 
-void apply_config_file(CLI::App& app, const std::string& path, const std::string& section) {
+namespace {
+std::vector<CLI::ConfigItem> read_config_items(const std::string& path) {
   SAEDIFF_CHECK(std::filesystem::is_regular_file(path), "config file '", path, "' not found");
-  std::vector<CLI::ConfigItem> items;
   try {
-    items = CLI::ConfigTOML().from_file(path);
+    return CLI::ConfigTOML().from_file(path);
   } catch (const std::exception& e) {
     SAEDIFF_FAIL("cannot parse config file '", path, "': ", e.what());
   }
+}
+}  // namespace
+
+void check_config_sections(const std::string& path, const std::vector<std::string>& allowed) {
+  for (const CLI::ConfigItem& item : read_config_items(path)) {
+    if (item.parents.empty() || item.name == "++" || item.name == "--") continue;
+    SAEDIFF_CHECK(item.parents.size() == 1 && std::find(allowed.begin(), allowed.end(), item.parents[0]) != allowed.end(),
+                  path, ": unknown section [", CLI::detail::join(item.parents, "."), "]");
+  }
+}
+
+void apply_config_file(CLI::App& app, const std::string& path, const std::string& section) {
+  const std::vector<CLI::ConfigItem> items = read_config_items(path);
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   for (const CLI::ConfigItem& item : items) {
     if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers

@@ -22,6 +22,10 @@ void add_diff_options(CLI::App& app, DiffConfig& config);
 // the command line left unset. Unknown keys are errors naming the file and the key.
 void apply_config_file(CLI::App& app, const std::string& path, const std::string& section);
 
+// Fails, naming the section, when the file has a [section] outside `allowed` (a typo would otherwise be
+// silently ignored).
+void check_config_sections(const std::string& path, const std::vector<std::string>& allowed);
+
 // The resolved options of `app` as TOML (defaults included), under `[section]` when given.
 std::string resolved_toml(const CLI::App& app, const std::string& section = "");
 

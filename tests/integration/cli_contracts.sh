@@ -44,6 +44,11 @@ if out=$("$SAEDIFF" diff --config "$tmp/typo.toml" 2>&1); then fail "unknown con
 grep -q "unknown key 'baselin'" <<<"$out" || fail "unknown key message: $out"
 pass "an unknown config key is a clear error"
 
+printf 'out = "x"\n[encdoe]\nlayer = 2\n' >"$tmp/section.toml"
+if out=$("$SAEDIFF" run --config "$tmp/section.toml" 2>&1); then fail "unknown config section accepted"; fi
+grep -q "unknown section \[encdoe\]" <<<"$out" || fail "unknown section message: $out"
+pass "an unknown config section is a clear error"
+
 if out=$("$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate nosuch --out "$tmp/x" 2>&1); then
   fail "unknown set accepted"
 fi
