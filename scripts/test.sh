@@ -2,7 +2,7 @@
 # The test command: installs what is missing, builds, and runs every test (unit, MPI at 1-3 ranks,
 # HDF5 read-back, HF tokenizer parity, loopback HTTP).
 #   scripts/test.sh             the default build (build/) and the whole suite
-#   scripts/test.sh --sanitize  the ASan+UBSan build (build-asan/) and the unit tests under it
+#   scripts/test.sh --sanitize  the ASan+UBSan build (build-asan/): unit tests, MPI demo runs, CLI, HTTP, tokenizer
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,7 +15,8 @@ export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 bash scripts/setup.sh
 cmake --preset "$preset" -G Ninja
 if [[ $preset == asan ]]; then
-  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests  # the sanitizer run covers the unit tests
+  # The sanitizer run covers the unit tests and the tests labelled `sanitize` (MPI runs, HTTP, tokenizer).
+  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests saediff
 else
   cmake --build --preset "$preset" -j "$jobs"
 fi

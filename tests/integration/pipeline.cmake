@@ -4,7 +4,7 @@ foreach(np 1 2 3)
   add_test(NAME demo_run_np${np}
            COMMAND ${SAEDIFF_MPIRUN} -np ${np} $<TARGET_FILE:saediff> run
                    --config ${CMAKE_SOURCE_DIR}/configs/demo.toml --out ${SAEDIFF_DEMO_OUT}/np${np})
-  set_tests_properties(demo_run_np${np} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi"
+  set_tests_properties(demo_run_np${np} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize"
                        TIMEOUT 600 FIXTURES_SETUP demo_np${np} RESOURCE_LOCK cpu_heavy)
 endforeach()
 
@@ -25,5 +25,5 @@ set_tests_properties(demo_hdf5_vs_reference PROPERTIES ENVIRONMENT "${SAEDIFF_TE
 # The diff subcommand on the run's encoded.h5 reproduces the run's report, and the CLI's contracts.
 add_test(NAME cli_contracts COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli_contracts.sh ${SAEDIFF_DEMO_OUT}/np2
                                     ${CMAKE_BINARY_DIR}/test-out/cli)
-set_tests_properties(cli_contracts PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi"
+set_tests_properties(cli_contracts PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
