@@ -187,6 +187,23 @@ int run_cli(int argc, char** argv) {
         apply_config_file(a_encode, config_path, "encode");
         apply_config_file(a_diff, config_path, "diff");
       }
+      // Show the paths run derives in the resolved config, as they will be used.
+      derive_run_paths(run);
+      // Only the recorded result changes (for the printout): the bound fields are already set, and
+      // validators such as ExistingFile must not run on outputs that do not exist yet.
+      const auto show = [](CLI::App& a, const std::string& option, const std::string& value) {
+        CLI::Option* opt = a.get_option("--" + option);
+        opt->clear();
+        opt->add_result(value);
+      };
+      if (run.responses.empty()) show(a_collect, "out", run.collect.out);
+      show(a_encode, "responses", run.encode.responses);
+      show(a_encode, "model", run.encode.model);
+      show(a_encode, "sae", run.encode.sae);
+      show(a_encode, "out", run.encode.out);
+      show(a_encode, "threshold", std::to_string(run.encode.threshold));
+      show(a_diff, "encoded", run.diff.encoded);
+      show(a_diff, "out", run.diff.out);
       const std::string resolved = resolved_toml(*c_run) + "\n" + resolved_toml(a_collect, "collect") + "\n" +
                                    resolved_toml(a_encode, "encode") + "\n" + resolved_toml(a_diff, "diff");
       print_resolved(resolved);

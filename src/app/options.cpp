@@ -65,7 +65,7 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
 }
 
 void add_diff_options(CLI::App& app, DiffConfig& c) {
-  app.add_option("--encoded", c.encoded, "encoded.h5 from encode")->check(CLI::ExistingFile);
+  app.add_option("--encoded", c.encoded, "encoded.h5 from encode");  // run_diff says clearly if it is absent
   app.add_option("--baseline", c.baseline, "Baseline set name");
   app.add_option("--candidate", c.candidate, "Candidate set name");
   app.add_option("--threshold", c.threshold, "A document has a feature when its pooled max exceeds this (0: reference)")

@@ -26,16 +26,33 @@ void make_demo_checkpoints(const std::string& model_dir, const std::string& sae_
   write_random_sae(sae_path, sae);
 }
 
-int run_pipeline(RunConfig config, const std::string& resolved_config) {
+void derive_run_paths(RunConfig& config) {
   SAEDIFF_CHECK(!config.out.empty(), "run needs --out DIR (or 'out' in the config file)");
-  const int rank = mpi::comm_rank();
   const std::filesystem::path out(config.out);
-  if (rank == 0) std::filesystem::create_directories(out);
+  if (config.responses.empty()) {
+    config.collect.out = (out / "responses").string();
+    config.encode.responses = (out / "responses" / "responses.jsonl").string();
+  } else {
+    config.encode.responses = config.responses;
+  }
+  if (config.demo_model) {
+    config.encode.model = (out / "demo-model").string();
+    config.encode.sae = (out / "demo-model" / "sae.safetensors").string();
+  }
+  config.encode.out = (out / "encoded.h5").string();
+  config.encode.threshold = config.diff.threshold;
+  config.diff.encoded = config.encode.out;
+  config.diff.out = (out / "report").string();
+}
+
+int run_pipeline(RunConfig config, const std::string& resolved_config) {
+  derive_run_paths(config);
+  const int rank = mpi::comm_rank();
+  if (rank == 0) std::filesystem::create_directories(config.out);
   int exit_code = 0;
 
   // 1. Responses: collected on rank 0, or given.
   if (config.responses.empty()) {
-    config.collect.out = (out / "responses").string();
     int64_t n_failed = 0;
     if (rank == 0) {
       const CollectSummary s = collect_responses(config.collect);
@@ -46,16 +63,12 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
       log_warn("run: ", n_failed, " pairs failed to collect; they are counted in the report and not encoded");
       exit_code = 3;
     }
-    config.encode.responses = (out / "responses" / "responses.jsonl").string();
   } else {
     log_info0("run: responses given (", config.responses, "): collection skipped");
-    config.encode.responses = config.responses;
   }
 
   // 2. Checkpoints: generated for the demo, else as configured.
   if (config.demo_model) {
-    config.encode.model = (out / "demo-model").string();
-    config.encode.sae = (out / "demo-model" / "sae.safetensors").string();
     if (rank == 0) {
       log_info("run: generating the demo Llama and SAE (seed ", config.seed, ") in ", config.encode.model);
       make_demo_checkpoints(config.encode.model, config.encode.sae, config.demo_tokenizer, config.seed,
@@ -65,13 +78,9 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
   }
 
   // 3. Encode on every rank.
-  config.encode.out = (out / "encoded.h5").string();
-  config.encode.threshold = config.diff.threshold;
   run_encode(config.encode, resolved_config);
 
   // 4. Diff and report on rank 0.
-  config.diff.encoded = config.encode.out;
-  config.diff.out = (out / "report").string();
   if (rank == 0) run_diff(config.diff, resolved_config);
   mpi::barrier();
   log_info0("run: done; report in ", config.diff.out);

@@ -21,6 +21,10 @@ struct RunConfig {
   DiffConfig diff;
 };
 
+// Fills in the stage settings that `run` owns: collect.out, encode.{responses,model,sae,out,threshold},
+// diff.{encoded,out}, all under `out`.
+void derive_run_paths(RunConfig& config);
+
 // Collective over MPI_COMM_WORLD; returns the process exit code.
 int run_pipeline(RunConfig config, const std::string& resolved_config);
 
