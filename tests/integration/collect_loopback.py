@@ -56,7 +56,7 @@ def main(work):
         out = os.path.join(work, "out")
         cmd = [SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/model-a", "--model", "b=vendor/model-b",
                "--out", out, "--base-url", base, "--concurrency", "4", "--max-attempts", "3", "--retry-base", "0.05",
-               "--timeout", "1", "--max-tokens", "64"]
+               "--timeout", "2", "--max-tokens", "64"]
         env = dict(os.environ, OPENROUTER_API_KEY=KEY)
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         check(r.returncode == 3, f"collect exits 3 when pairs failed (got {r.returncode})")

@@ -9,7 +9,7 @@ Binds 127.0.0.1 on a free port and writes the port to PORT_FILE. POST /v1/chat/c
   [ratelimit] the first request gets 429 with Retry-After: 0
   [reject]    always HTTP 400 (a permanent failure)
   [apierror]  HTTP 200 with an {"error": ...} body, always
-  [slow]      sleeps 3 s before answering (longer than the test's --timeout)
+  [slow]      sleeps 5 s before answering (longer than the test's --timeout)
 Every request is appended to LOG_FILE as JSON: model, prompt, authorization header, status. The server
 exits by itself after --lifetime seconds (default 120)."""
 import json
@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
             body = {"error": {"code": 502, "message": "provider returned error"}}
         else:
             if "[slow]" in prompt:
-                time.sleep(3)
+                time.sleep(5)
             body = {"id": f"gen-{n}", "model": model,
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": f"{model} says: {prompt[::-1]}"}}],
