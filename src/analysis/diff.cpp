@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "analysis/stats.h"
 #include "core/error.h"
 
 namespace saediff {
@@ -32,8 +33,13 @@ std::vector<FeatureDiff> diff_sets(const std::vector<int64_t>& counts_baseline, 
     d.freq_baseline = static_cast<double>(cb) / static_cast<double>(n_baseline);
     d.freq_candidate = static_cast<double>(cc) / static_cast<double>(n_candidate);
     d.diff = d.freq_candidate - d.freq_baseline;
+    d.p_value = fisher_exact_two_sided(cc, n_candidate, cb, n_baseline);
     out.push_back(d);
   }
+  std::vector<double> p(out.size());
+  for (size_t i = 0; i < out.size(); ++i) p[i] = out[i].p_value;
+  const std::vector<double> q = benjamini_hochberg(p);
+  for (size_t i = 0; i < out.size(); ++i) out[i].q_value = q[i];
   // |diff| * n_b * n_c = |c_c * n_b - c_b * n_c|: exact integer ranking.
   auto key = [&](const FeatureDiff& d) { return std::llabs(d.count_candidate * n_baseline - d.count_baseline * n_candidate); };
   std::sort(out.begin(), out.end(), [&](const FeatureDiff& a, const FeatureDiff& b) {

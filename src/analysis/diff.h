@@ -26,12 +26,15 @@ struct FeatureDiff {
   double freq_baseline = 0.0;    // count / n_docs
   double freq_candidate = 0.0;
   double diff = 0.0;             // freq_candidate - freq_baseline
+  double p_value = 1.0;          // two-sided Fisher exact test of the two proportions
+  double q_value = 1.0;          // Benjamini-Hochberg over every feature active in either set
 };
 
 // Documents per feature with pooled max > threshold. threshold must be >= 0 (only max > 0 is stored).
 std::vector<int64_t> active_counts(const EncodedSet& set, int64_t d_sae, double threshold);
 
-// Every feature active in either set, ranked by |diff| descending, ties by feature id ascending.
+// Every feature active in either set, ranked by |diff| descending, ties by feature id ascending, with
+// Fisher p-values and BH q-values (the family is the features returned).
 // The ranking compares |c_c * n_b - c_b * n_c| exactly in integers, so it never depends on rounding.
 std::vector<FeatureDiff> diff_sets(const std::vector<int64_t>& counts_baseline, int64_t n_baseline,
                                    const std::vector<int64_t>& counts_candidate, int64_t n_candidate);

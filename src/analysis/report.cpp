@@ -24,6 +24,12 @@ std::string fixed(double v, int digits = 6) {
   return buf;
 }
 
+std::string general(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
 std::string md_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -64,17 +70,18 @@ std::string evidence_cell(const std::vector<Evidence>& ev) {
 void feature_table(std::ostringstream& md, const std::vector<const FeatureDiff*>& rows, const EncodedSet& base,
                    const EncodedSet& cand, const std::vector<std::string>& labels, const DiffConfig& config) {
   md << "| rank | feature | label | freq " << md_escape(config.baseline) << " | freq " << md_escape(config.candidate)
-     << " | diff | top " << md_escape(config.baseline) << " docs (max) | top " << md_escape(config.candidate)
-     << " docs (max) |\n|---:|---:|---|---:|---:|---:|---|---|\n";
+     << " | diff | q | top " << md_escape(config.baseline) << " docs (max) | top " << md_escape(config.candidate)
+     << " docs (max) |\n|---:|---:|---|---:|---:|---:|---:|---|---|\n";
   int rank = 0;
   for (const FeatureDiff* d : rows) {
     md << "| " << ++rank << " | " << d->feature << " | " << md_escape(labels[static_cast<size_t>(d->feature)]) << " | "
        << fixed(d->freq_baseline, 3) << " (" << d->count_baseline << ") | " << fixed(d->freq_candidate, 3) << " ("
-       << d->count_candidate << ") | " << (d->diff > 0 ? "+" : "") << fixed(d->diff, 3) << " | "
+       << d->count_candidate << ") | " << (d->diff > 0 ? "+" : "") << fixed(d->diff, 3) << " | " << general(d->q_value)
+       << " | "
        << evidence_cell(top_documents(base, d->feature, config.top_docs)) << " | "
        << evidence_cell(top_documents(cand, d->feature, config.top_docs)) << " |\n";
   }
-  if (rows.empty()) md << "| – | | | | | | | |\n";
+  if (rows.empty()) md << "| – | | | | | | | | |\n";
 }
 
 }  // namespace
@@ -112,10 +119,11 @@ std::vector<std::string> read_labels(const std::string& path, int64_t d_sae) {
 void write_features_csv(const std::string& path, const std::vector<FeatureDiff>& rows,
                         const std::vector<std::string>& labels) {
   std::ostringstream csv;
-  csv << "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate\n";
+  csv << "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value\n";
   for (const FeatureDiff& d : rows) {
     csv << d.feature << ',' << csv_escape(labels[static_cast<size_t>(d.feature)]) << ',' << fixed(d.freq_baseline) << ','
-        << fixed(d.freq_candidate) << ',' << fixed(d.diff) << ',' << d.count_baseline << ',' << d.count_candidate << '\n';
+        << fixed(d.freq_candidate) << ',' << fixed(d.diff) << ',' << d.count_baseline << ',' << d.count_candidate << ','
+        << general(d.p_value) << ',' << general(d.q_value) << '\n';
   }
   write_file_atomic(path, csv.str());
 }
@@ -177,6 +185,11 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   md << "Reader `" << attr("model") << "` layer " << iattr("layer") << ", SAE `" << attr("sae") << "` ("
      << file.d_sae << " features), pooling `" << attr("pooling") << "`, dtype `" << attr("dtype")
      << "`. Features active in either set: " << rows.size() << ".\n\n";
+  int64_t n_significant = 0;
+  for (const FeatureDiff& d : rows) n_significant += d.q_value < 0.05 ? 1 : 0;
+  md << "Significance: two-sided Fisher exact test per feature, Benjamini-Hochberg q-values over the " << rows.size()
+     << " features tested; " << n_significant << " have q < 0.05. The test treats documents as independent "
+     << "draws; it says nothing about whether a feature means what its label says.\n\n";
   if (n_b < 30 || n_c < 30) {
     md << "> With fewer than 30 documents in a set, a frequency difference of one document is "
        << fixed(1.0 / static_cast<double>(std::min(n_b, n_c)), 3) << ": read small diffs as noise.\n\n";
@@ -202,6 +215,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   summary["threshold"] = config.threshold;
   summary["d_sae"] = file.d_sae;
   summary["n_features_active"] = rows.size();
+  summary["n_features_q_below_0.05"] = n_significant;
   summary["encoded"] = file.attrs.text;
   summary["encoded_int"] = file.attrs.integer;
   nlohmann::json top = nlohmann::json::array();
@@ -209,7 +223,8 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
     const FeatureDiff& d = rows[i];
     top.push_back({{"feature", d.feature}, {"label", labels[static_cast<size_t>(d.feature)]},
                    {"freq_baseline", d.freq_baseline}, {"freq_candidate", d.freq_candidate}, {"diff", d.diff},
-                   {"count_baseline", d.count_baseline}, {"count_candidate", d.count_candidate}});
+                   {"count_baseline", d.count_baseline}, {"count_candidate", d.count_candidate},
+                   {"p_value", d.p_value}, {"q_value", d.q_value}});
   }
   summary["top_features"] = top;
   summary["version"] = kVersion;

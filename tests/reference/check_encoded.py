@@ -10,6 +10,8 @@ frequencies (features.csv) must agree exactly except for features with a pooled 
 threshold."""
 import argparse
 import csv
+import math
+from fractions import Fraction
 import json
 import os
 import subprocess
@@ -44,6 +46,24 @@ def latest_outcomes(path):
             if key not in out or r.get("response") is not None or out[key] is None:
                 out[key] = r.get("response")
     return out, sets
+
+
+def fisher_two_sided(a, n_a, b, n_b):
+    """Exact two-sided Fisher test with rational arithmetic (tables no more likely than the observed)."""
+    n, k = n_a + n_b, a + b
+    total = math.comb(n, n_a)
+    prob = {x: Fraction(math.comb(k, x) * math.comb(n - k, n_a - x), total)
+            for x in range(max(0, k - n_b), min(k, n_a) + 1)}
+    return float(sum(p for p in prob.values() if p <= prob[a] * (1 + Fraction(1, 10**7))))
+
+
+def bh(p):
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    q, running = [0.0] * len(p), 1.0
+    for r in range(len(p) - 1, -1, -1):
+        running = min(running, p[order[r]] * len(p) / (r + 1))
+        q[order[r]] = min(1.0, running)
+    return q
 
 
 def hf_tokenize(texts):
@@ -157,6 +177,14 @@ def main():
                             f"vs reference {cb[j]},{cc[j]}")
         if abs(float(r["diff"]) - (cc[j] / nc - cb[j] / nb)) > 1e-6:
             failures.append(f"features.csv feature {j}: diff {r['diff']}")
+    # p- and q-values from exact rational arithmetic (printed with 6 significant digits).
+    ps = [fisher_two_sided(int(r["count_candidate"]), nc, int(r["count_baseline"]), nb) for r in rows]
+    qs = bh(ps)
+    for r, p_ref, q_ref in zip(rows, ps, qs):
+        for col, want in (("p_value", p_ref), ("q_value", q_ref)):
+            if abs(float(r[col]) - want) > 1e-5 * want + 1e-300:
+                failures.append(f"features.csv feature {r['feature']}: {col} {r[col]} vs exact {want:.6g}")
+                break
     keys = [(-abs(int(r["count_candidate"]) * nb - int(r["count_baseline"]) * nc), int(r["feature"])) for r in rows]
     if keys != sorted(keys):
         failures.append("features.csv is not sorted by |diff| descending, then feature id")

@@ -7,6 +7,7 @@
 
 #include "analysis/diff.h"
 #include "analysis/report.h"
+#include "analysis/stats.h"
 #include "core/error.h"
 
 namespace saediff {
@@ -50,6 +51,25 @@ TEST(Diff, ActiveCountsUseStrictThreshold) {
   EXPECT_THROW(active_counts(s, 3, -0.1), Error);
 }
 
+TEST(Stats, FisherExactAgainstHandComputedTables) {
+  // Hypergeometric probabilities by hand (see the CSV test below): 30/70 and 34/70.
+  EXPECT_NEAR(fisher_exact_two_sided(2, 4, 0, 4), 30.0 / 70.0, 1e-12);
+  EXPECT_NEAR(fisher_exact_two_sided(1, 4, 3, 4), 34.0 / 70.0, 1e-12);
+  EXPECT_NEAR(fisher_exact_two_sided(0, 10, 0, 12), 1.0, 1e-12);
+  // All 10 vs none of 10: 2 / C(20, 10).
+  EXPECT_NEAR(fisher_exact_two_sided(10, 10, 0, 10), 2.0 / 184756.0, 1e-15);
+  EXPECT_THROW(fisher_exact_two_sided(5, 4, 0, 4), Error);
+}
+
+TEST(Stats, BenjaminiHochberg) {
+  const auto q = benjamini_hochberg({0.01, 0.04, 0.03, 0.5});
+  EXPECT_NEAR(q[0], 0.04, 1e-12);     // 0.01 * 4 / 1
+  EXPECT_NEAR(q[2], 0.0533333333, 1e-9);  // min(0.03 * 4/2, 0.04 * 4/3)
+  EXPECT_NEAR(q[1], 0.0533333333, 1e-9);  // 0.04 * 4 / 3
+  EXPECT_NEAR(q[3], 0.5, 1e-12);
+  EXPECT_TRUE(benjamini_hochberg({}).empty());
+}
+
 TEST(Diff, EmptySetIsAClearError) { EXPECT_THROW(diff_sets({1}, 0, {1}, 2), Error); }
 
 TEST(Report, FeaturesCsvFormat) {
@@ -61,9 +81,9 @@ TEST(Report, FeaturesCsvFormat) {
   std::stringstream buf;
   buf << in.rdbuf();
   EXPECT_EQ(buf.str(),
-            "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate\n"
-            "0,plain,0.000000,0.500000,0.500000,0,2\n"
-            "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1\n");
+            "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value\n"
+            "0,plain,0.000000,0.500000,0.500000,0,2,0.428571,0.485714\n"
+            "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1,0.485714,0.485714\n");
 }
 
 }  // namespace
