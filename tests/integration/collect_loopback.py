@@ -3,8 +3,9 @@
 
 Checks retries (500s, a 429 with Retry-After), permanent failures (400, API error bodies, timeouts), the
 records in responses.jsonl, responses.csv (multi-line prompts round-trip), resume after a crash (a torn
-last line is repaired; collected pairs are never requested again; failed ones are), the exit code, and
-that the API key appears in no output file and no log line."""
+last line is repaired; collected pairs are never requested again; failed ones are), the exit code, that
+the API key appears in no output file and no log line, and a whole `saediff run` with collection under
+`mpirun -np 2` (failures counted and listed in the report; the key in no file of the job, HDF5 included)."""
 import csv
 import json
 import os
@@ -116,6 +117,45 @@ def main(work):
         check(r3.returncode != 0 and "no API key: set OPENROUTER_API_KEY" in r3.stderr, "a missing key is a clear error")
         r4 = subprocess.run(cmd[:-1] + ["64", "--model", "bad name=x"], env=env, capture_output=True, text=True)
         check(r4.returncode != 0 and "NAME=ID" in r4.stderr, "a malformed --model is a clear error")
+
+        # The whole job with collection: `saediff run` under mpirun, collect -> encode -> diff.
+        job = os.path.join(work, "job")
+        toml = os.path.join(work, "job.toml")
+        with open(toml, "w") as f:
+            f.write(f'''demo-model = true
+demo-tokenizer = "{os.environ['SAEDIFF_TOKENIZER_JSON']}"
+demo-d-sae = 1024
+[collect]
+prompts = "{prompts}"
+model = ["a=vendor/model-a", "b=vendor/model-b"]
+base-url = "{base}"
+concurrency = 4
+max-attempts = 2
+retry-base = 0.05
+timeout = 2
+[encode]
+layer = 1
+threads = 1
+[diff]
+baseline = "a"
+candidate = "b"
+''')
+        r5 = subprocess.run(["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2", SAEDIFF,
+                             "run", "--config", toml, "--out", job], env=env, capture_output=True, text=True)
+        check(r5.returncode == 3, f"run with collection exits 3 when pairs failed (got {r5.returncode}: {r5.stderr[-400:]})")
+        check(os.path.exists(os.path.join(job, "responses", "responses.jsonl")), "run collected into OUT/responses")
+        report = open(os.path.join(job, "report", "report.md"), encoding="utf-8").read()
+        check("- a: bad, apierr, slow" in report and "- b: bad, apierr, slow" in report,
+              "the report lists the failed responses of each set")
+        summary = json.load(open(os.path.join(job, "report", "summary.json")))
+        check(summary["baseline"]["n_docs"] == 4 and summary["baseline"]["n_failed"] == 3,
+              "4 documents encoded and 3 failures counted per set")
+        leaked = []
+        for root, _, files in os.walk(job):
+            for name in files:
+                if KEY.encode() in open(os.path.join(root, name), "rb").read():
+                    leaked.append(os.path.join(root, name))
+        check(not leaked and KEY not in r5.stderr + r5.stdout, f"the key is in no file of the job (HDF5 included) {leaked}")
     finally:
         server.terminate()
         server.wait(timeout=10)
