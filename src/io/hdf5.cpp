@@ -84,6 +84,15 @@ std::vector<std::string> read_string_array(hid_t obj, hid_t file_type, hid_t spa
 }
 
 template <typename T>
+T read_scalar_attr(hid_t obj, const std::string& name, hid_t mem_type) {
+  SAEDIFF_CHECK(H5Aexists(obj, name.c_str()) > 0, "HDF5 attribute '", name, "' is missing");
+  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  T v{};
+  H5_CHECK(H5Aread(attr, mem_type, &v));
+  return v;
+}
+
+template <typename T>
 std::vector<T> read_numeric(hid_t loc, const std::string& path, hid_t mem_type) {
   SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
   Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
@@ -143,19 +152,11 @@ std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name) {
 }
 
 int64_t read_attr_int(hid_t obj, const std::string& name) {
-  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
-  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
-  int64_t v = 0;
-  H5_CHECK(H5Aread(attr, H5T_NATIVE_INT64, &v));
-  return v;
+  return read_scalar_attr<int64_t>(obj, name, H5T_NATIVE_INT64);
 }
 
 double read_attr_double(hid_t obj, const std::string& name) {
-  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
-  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
-  double v = 0;
-  H5_CHECK(H5Aread(attr, H5T_NATIVE_DOUBLE, &v));
-  return v;
+  return read_scalar_attr<double>(obj, name, H5T_NATIVE_DOUBLE);
 }
 
 bool exists(hid_t loc, const std::string& path) {
