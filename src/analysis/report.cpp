@@ -4,7 +4,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -82,6 +84,82 @@ void feature_table(std::ostringstream& md, const std::vector<const FeatureDiff*>
        << evidence_cell(top_documents(cand, d->feature, config.top_docs)) << " |\n";
   }
   if (rows.empty()) md << "| – | | | | | | | | |\n";
+}
+
+std::string html_escape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string html_evidence(const std::vector<Evidence>& ev) {
+  std::string out;
+  for (const Evidence& e : ev) out += (out.empty() ? "" : ", ") + html_escape(e.doc_id) + " (" + fixed(e.max, 2) + ")";
+  return out.empty() ? "–" : out;
+}
+
+void html_feature_table(std::ostringstream& h, const std::vector<const FeatureDiff*>& rows, const EncodedSet& base,
+                        const EncodedSet& cand, const std::vector<std::string>& labels, const DiffConfig& config) {
+  h << "<table><tr><th>rank</th><th>feature</th><th>label</th><th>freq " << html_escape(config.baseline)
+    << "</th><th>freq " << html_escape(config.candidate) << "</th><th>diff</th><th>q</th><th>top "
+    << html_escape(config.baseline) << " docs (max)</th><th>top " << html_escape(config.candidate)
+    << " docs (max)</th></tr>\n";
+  int rank = 0;
+  for (const FeatureDiff* d : rows) {
+    h << "<tr><td>" << ++rank << "</td><td class=\"feature\">" << d->feature << "</td><td>"
+      << html_escape(labels[static_cast<size_t>(d->feature)]) << "</td><td>" << fixed(d->freq_baseline, 3) << " ("
+      << d->count_baseline << ")</td><td>" << fixed(d->freq_candidate, 3) << " (" << d->count_candidate << ")</td><td>"
+      << (d->diff > 0 ? "+" : "") << fixed(d->diff, 3) << "</td><td>" << general(d->q_value) << "</td><td>"
+      << html_evidence(top_documents(base, d->feature, config.top_docs)) << "</td><td>"
+      << html_evidence(top_documents(cand, d->feature, config.top_docs)) << "</td></tr>\n";
+  }
+  h << "</table>\n";
+}
+
+// Scatter of every listed feature's frequency in the two sets; the top features are drawn in colour.
+std::string scatter_svg(const std::vector<FeatureDiff>& rows, const std::vector<const FeatureDiff*>& up,
+                        const std::vector<const FeatureDiff*>& down, const DiffConfig& config) {
+  constexpr double kSize = 420, kPad = 50, kPlot = kSize - 2 * kPad;
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kSize << "\" height=\"" << kSize
+      << "\" viewBox=\"0 0 " << kSize << ' ' << kSize << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kPlot << "\" height=\"" << kPlot
+      << "\" fill=\"none\" stroke=\"#888\"/>\n"
+      << "<line x1=\"" << kPad << "\" y1=\"" << kPad + kPlot << "\" x2=\"" << kPad + kPlot << "\" y2=\"" << kPad
+      << "\" stroke=\"#ccc\"/>\n";
+  auto circle = [&](double fb, double fc, double r, const char* colour, const std::string& title) {
+    svg << "<circle cx=\"" << fixed(kPad + fb * kPlot, 1) << "\" cy=\"" << fixed(kPad + (1 - fc) * kPlot, 1)
+        << "\" r=\"" << fixed(r, 1) << "\" fill=\"" << colour << "\" fill-opacity=\"0.5\"><title>" << title
+        << "</title></circle>\n";
+  };
+  // Frequencies are count/n, so features pile up on a grid: one circle per (count, count) cell, its area
+  // proportional to the number of features there. Keeps the figure small for 65,536 features.
+  std::map<std::pair<int64_t, int64_t>, std::pair<const FeatureDiff*, int64_t>> cells;
+  for (const FeatureDiff& d : rows) {
+    auto& cell = cells[{d.count_baseline, d.count_candidate}];
+    if (cell.first == nullptr) cell.first = &d;
+    ++cell.second;
+  }
+  for (const auto& [key, cell] : cells) {
+    circle(cell.first->freq_baseline, cell.first->freq_candidate, 1.5 + std::sqrt(static_cast<double>(cell.second)) / 2,
+           "#999", cat(cell.second, " features"));
+  }
+  for (const FeatureDiff* d : up) circle(d->freq_baseline, d->freq_candidate, 3, "#c0392b", cat("feature ", d->feature));
+  for (const FeatureDiff* d : down) circle(d->freq_baseline, d->freq_candidate, 3, "#2471a3", cat("feature ", d->feature));
+  svg << "<text x=\"" << kSize / 2 << "\" y=\"" << kSize - 12 << "\" text-anchor=\"middle\">freq "
+      << html_escape(config.baseline) << "</text>\n<text x=\"14\" y=\"" << kSize / 2
+      << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " << kSize / 2 << ")\">freq "
+      << html_escape(config.candidate) << "</text>\n<text x=\"" << kPad << "\" y=\"" << kPad - 10
+      << "\">feature frequency, " << rows.size() << " features (top ones in colour)</text>\n</svg>\n";
+  return svg.str();
 }
 
 }  // namespace
@@ -208,6 +286,31 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   md << "## Configuration\n\n```toml\n" << resolved_config << "```\n\nsaediff " << kVersion << " (" << kGitCommit
      << ")\n";
   write_file_atomic((std::filesystem::path(config.out) / "report.md").string(), md.str());
+
+  const std::string svg = scatter_svg(rows, up, down, config);
+  write_file_atomic((std::filesystem::path(config.out) / "freq_scatter.svg").string(), svg);
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>saediff: "
+       << html_escape(config.candidate) << " vs " << html_escape(config.baseline) << "</title>\n<style>"
+       << "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+       << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
+       << "th{background:#f4f4f4}pre{background:#f8f8f8;padding:1em;overflow:auto}</style></head><body>\n"
+       << "<h1>saediff report: " << html_escape(config.candidate) << " vs " << html_escape(config.baseline) << "</h1>\n"
+       << "<p>A document has a feature when its pooled max activation is above " << config.threshold
+       << "; frequency is the fraction of a set's documents that have it; diff = freq(" << html_escape(config.candidate)
+       << ") − freq(" << html_escape(config.baseline) << "). q: Benjamini-Hochberg over the " << rows.size()
+       << " features tested (two-sided Fisher exact test); " << n_significant << " have q &lt; 0.05.</p>\n"
+       << "<table><tr><th></th><th>" << html_escape(config.baseline) << "</th><th>" << html_escape(config.candidate)
+       << "</th></tr><tr><td>documents encoded</td><td>" << n_b << "</td><td>" << n_c << "</td></tr>"
+       << "<tr><td>responses that failed to collect</td><td>" << base.failed_doc_ids.size() << "</td><td>"
+       << cand.failed_doc_ids.size() << "</td></tr><tr><td>tokens pooled</td><td>" << tok_b << "</td><td>" << tok_c
+       << "</td></tr></table>\n" << svg << "<h2>Features more frequent in " << html_escape(config.candidate) << "</h2>\n";
+  html_feature_table(html, up, base, cand, labels, config);
+  html << "<h2>Features more frequent in " << html_escape(config.baseline) << "</h2>\n";
+  html_feature_table(html, down, base, cand, labels, config);
+  html << "<h2>Configuration</h2>\n<pre>" << html_escape(resolved_config) << "</pre>\n<p>saediff " << kVersion << " ("
+       << kGitCommit << ")</p>\n</body></html>\n";
+  write_file_atomic((std::filesystem::path(config.out) / "report.html").string(), html.str());
 
   nlohmann::json summary;
   summary["baseline"] = {{"set", config.baseline}, {"n_docs", n_b}, {"n_failed", base.failed_doc_ids.size()}, {"n_tokens_pooled", tok_b}};
