@@ -15,6 +15,7 @@
 #include "app/run.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "io/json_text.h"
 #include "dist/mpi.h"
 #include "model/llama.h"
 #include "model/safetensors.h"
@@ -26,6 +27,7 @@ namespace {
 
 struct TokenizeConfig {
   std::string tokenizer, input, output, chat_template = "none";
+  int threads = 0;  // 0: every core
 };
 
 struct ForwardConfig {
@@ -34,21 +36,24 @@ struct ForwardConfig {
   int threads = 0;
 };
 
-// Reads a JSONL file whose every line is an object with `key`.
+// Reads a JSONL file whose every line is an object with `key`. Invalid UTF-8 and lone surrogates become
+// U+FFFD, with one warning for the file.
 std::vector<nlohmann::json> read_jsonl_field(const std::string& path, const char* key) {
   std::ifstream in(path, std::ios::binary);
   SAEDIFF_CHECK(in, "cannot open '", path, "'");
   std::vector<nlohmann::json> out;
   std::string line;
   int64_t line_no = 0;
+  JsonRepairCounts repaired;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    const nlohmann::json j = parse_json_lossy(line, repaired);
     SAEDIFF_CHECK(!j.is_discarded() && j.is_object() && j.contains(key), path, ":", line_no,
                   ": expected a JSON object with \"", key, "\"");
     out.push_back(j[key]);
   }
+  if (repaired.total() > 0) log_warn(path, ": ", describe_repairs(repaired));
   return out;
 }
 
@@ -56,12 +61,14 @@ void run_tokenize(const TokenizeConfig& c) {
   const Tokenizer tokenizer = Tokenizer::from_file(c.tokenizer);
   const ChatTemplate tmpl = parse_chat_template(c.chat_template);
   const std::vector<nlohmann::json> texts = read_jsonl_field(c.input, "text");
-  std::string out;
+  std::vector<std::string_view> views(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     SAEDIFF_CHECK(texts[i].is_string(), c.input, ": line ", i + 1, ": \"text\" must be a string");
-    const TemplatedDoc doc = tokenize_document(tokenizer, texts[i].get<std::string>(), tmpl);
-    out += nlohmann::json{{"ids", doc.ids}}.dump() + "\n";
+    views[i] = texts[i].get_ref<const std::string&>();
   }
+  const std::vector<TemplatedDoc> docs = tokenize_documents(tokenizer, views, tmpl, c.threads);
+  std::string out;
+  for (const TemplatedDoc& doc : docs) out += nlohmann::json{{"ids", doc.ids}}.dump() + "\n";
   write_file_atomic(c.output, out);
   log_info("tokenize: ", texts.size(), " texts -> ", c.output);
 }
@@ -142,6 +149,7 @@ int run_cli(int argc, char** argv) {
   c_tok->add_option("--output", tok.output, "JSONL with {\"ids\": [...]} per line");
   c_tok->add_option("--chat-template", tok.chat_template, "none (no special tokens added) or llama3")
       ->check(CLI::IsMember({"none", "llama3"}));
+  c_tok->add_option("--threads", tok.threads, "Threads (0: every core)")->check(CLI::NonNegativeNumber);
 
   ForwardConfig fwd;
   CLI::App* c_fwd = app.add_subcommand("forward", "Run the Llama reader to layer L on JSONL {\"ids\"} lines");

@@ -48,6 +48,15 @@ Corpus build_corpus(const EncodeConfig& config, PoolScope scope) {
       config.tokenizer.empty() ? (std::filesystem::path(config.model) / "tokenizer.json").string() : config.tokenizer;
   const Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path);
 
+  // Every successful response, in row order, tokenized on all of this rank's cores.
+  std::vector<std::string_view> contents;
+  for (const std::string& name : order)
+    for (const ResponseRecord* r : by_set[name])
+      if (r->ok()) contents.emplace_back(*r->response);
+  const Timer timer;
+  const std::vector<TemplatedDoc> docs = tokenize_documents(tokenizer, contents, ChatTemplate::llama3);
+  log_info("tokenized ", docs.size(), " documents in ", timer.seconds(), " s");
+
   Corpus corpus;
   int64_t g = 0;
   for (const std::string& name : order) {
@@ -59,7 +68,7 @@ Corpus build_corpus(const EncodeConfig& config, PoolScope scope) {
         layout.failed_doc_ids.push_back(r->prompt_id);
         continue;
       }
-      const TemplatedDoc doc = tokenize_document(tokenizer, *r->response, ChatTemplate::llama3);
+      const TemplatedDoc& doc = docs[static_cast<size_t>(g)];
       DocWork w;
       w.doc_index = g++;
       w.pool_begin = scope == PoolScope::content ? doc.content_begin : 0;

@@ -20,6 +20,7 @@
 #include "collect/curl_check.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "io/json_text.h"
 #include "io/prompts.h"
 #include "io/responses.h"
 
@@ -172,6 +173,7 @@ CollectSummary collect_responses(const CollectConfig& config) {
   CURLM* multi = curl_multi_init();
   SAEDIFF_CHECK(multi != nullptr, "curl_multi_init failed");
   std::map<CURL*, Transfer> active;
+  JsonRepairCounts repaired;  // invalid UTF-8 / lone surrogates in response bodies, made U+FFFD
   const std::string url = config.base_url + "/chat/completions";
   const std::string auth = "Authorization: Bearer " + api_key;
 
@@ -273,7 +275,7 @@ CollectSummary collect_responses(const CollectConfig& config) {
           error = cat("HTTP ", status, ": ", t.body.substr(0, 300));
           retryable = status == 408 || status == 429 || status >= 500;
         } else {
-          const nlohmann::json j = nlohmann::json::parse(t.body, nullptr, false);
+          const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {
             error = "response is not JSON: " + t.body.substr(0, 200);
             retryable = true;
@@ -323,6 +325,7 @@ CollectSummary collect_responses(const CollectConfig& config) {
   }
   curl_multi_cleanup(multi);
   write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
+  if (repaired.total() > 0) log_warn("collect: response bodies: ", describe_repairs(repaired));
   log_info("collect: ", summary.n_ok, " collected, ", summary.n_failed, " failed, ", summary.n_skipped,
            " already there; wrote ", jsonl);
   return summary;

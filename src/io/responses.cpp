@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace saediff {
 namespace {
@@ -91,7 +92,7 @@ ReadResponsesResult read_responses(const std::string& path) {
       if (complete) result.valid_bytes = pos;
       continue;
     }
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json j = parse_json_lossy(line, result.repaired);
     if (j.is_discarded()) {
       if (!complete) {  // a crash mid-append leaves exactly this: repairable
         result.torn_tail = true;
@@ -107,6 +108,7 @@ ReadResponsesResult read_responses(const std::string& path) {
     pos = next;
     result.valid_bytes = pos;
   }
+  if (result.repaired.total() > 0) log_warn(path, ": ", describe_repairs(result.repaired));
   return result;
 }
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_text.h"
+
 namespace saediff {
 
 struct ResponseRecord {
@@ -32,6 +34,7 @@ struct ReadResponsesResult {
   std::vector<ResponseRecord> records;  // in file order
   bool torn_tail = false;               // the last line had no newline and did not parse (a crash mid-write)
   uint64_t valid_bytes = 0;             // bytes up to the end of the last complete line
+  JsonRepairCounts repaired;            // invalid UTF-8 / lone surrogates replaced by U+FFFD
 };
 
 // Reads every record. A torn last line is reported, not an error; any other bad line throws with its

@@ -1,6 +1,7 @@
 #include "text/chat_template.h"
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "text/utf8.h"
 
 namespace saediff {
@@ -44,7 +45,10 @@ std::string render_llama3_assistant(std::string_view content) {
   return out;
 }
 
-TemplatedDoc tokenize_document(const Tokenizer& tokenizer, std::string_view content, ChatTemplate tmpl) {
+namespace {
+
+TemplatedDoc tokenize_with_prefix(const Tokenizer& tokenizer, std::string_view content, ChatTemplate tmpl,
+                                  const std::vector<int32_t>& prefix) {
   TemplatedDoc doc;
   if (tmpl == ChatTemplate::none) {
     doc.ids = tokenizer.encode(content);
@@ -54,12 +58,27 @@ TemplatedDoc tokenize_document(const Tokenizer& tokenizer, std::string_view cont
   const size_t bad = find_invalid_utf8(content);
   SAEDIFF_CHECK(bad == std::string_view::npos, "response is not valid UTF-8 (byte offset ", bad, ")");
   doc.ids = tokenizer.encode(render_llama3_assistant(content));
-  const std::vector<int32_t> prefix = tokenizer.encode(kPrefix);
   SAEDIFF_CHECK(doc.ids.size() >= prefix.size() + 1 && std::equal(prefix.begin(), prefix.end(), doc.ids.begin()),
                 "the chat-template prefix did not tokenize as a prefix of the document");
   doc.content_begin = static_cast<int32_t>(prefix.size());
   doc.content_end = static_cast<int32_t>(doc.ids.size()) - 1;  // before the closing <|eot_id|>
   return doc;
+}
+
+}  // namespace
+
+TemplatedDoc tokenize_document(const Tokenizer& tokenizer, std::string_view content, ChatTemplate tmpl) {
+  const std::vector<int32_t> prefix = tmpl == ChatTemplate::llama3 ? tokenizer.encode(kPrefix) : std::vector<int32_t>{};
+  return tokenize_with_prefix(tokenizer, content, tmpl, prefix);
+}
+
+std::vector<TemplatedDoc> tokenize_documents(const Tokenizer& tokenizer, std::span<const std::string_view> contents,
+                                             ChatTemplate tmpl, int n_threads) {
+  const std::vector<int32_t> prefix = tmpl == ChatTemplate::llama3 ? tokenizer.encode(kPrefix) : std::vector<int32_t>{};
+  std::vector<TemplatedDoc> docs(contents.size());
+  parallel_for(contents.size(), n_threads,
+               [&](size_t i) { docs[i] = tokenize_with_prefix(tokenizer, contents[i], tmpl, prefix); });
+  return docs;
 }
 
 }  // namespace saediff

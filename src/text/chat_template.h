@@ -2,6 +2,7 @@
 // The Llama 3.1 chat template as the reference applies it: the response as an assistant message with
 // the template's default system header, content trimmed of surrounding whitespace.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,9 @@ struct TemplatedDoc {
 };
 
 TemplatedDoc tokenize_document(const Tokenizer& tokenizer, std::string_view content, ChatTemplate tmpl);
+
+// tokenize_document for many documents, on up to n_threads threads (0: every core).
+std::vector<TemplatedDoc> tokenize_documents(const Tokenizer& tokenizer, std::span<const std::string_view> contents,
+                                             ChatTemplate tmpl, int n_threads = 0);
 
 }  // namespace saediff

@@ -1,0 +1,114 @@
+#include "text/regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "core/error.h"
+#include "text/utf8.h"
+
+namespace saediff {
+namespace {
+
+// Unicode White_Space, which is what Oniguruma means by \s.
+constexpr std::string_view kWhiteSpace =
+    "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+
+std::string pcre2_message(int code) {
+  PCRE2_UCHAR msg[256];
+  pcre2_get_error_message(code, msg, sizeof(msg));
+  return reinterpret_cast<const char*>(msg);
+}
+
+// Per thread: match data and a JIT stack that grows past PCRE2's 32 KiB default, so that long inputs
+// (a megabyte of one letter class) never fail with a stack limit.
+struct MatchScratch {
+  pcre2_match_data* data = pcre2_match_data_create(32, nullptr);
+  pcre2_jit_stack* stack = pcre2_jit_stack_create(32 * 1024, 16 * 1024 * 1024, nullptr);
+  pcre2_match_context* context = pcre2_match_context_create(nullptr);
+  MatchScratch() {
+    SAEDIFF_CHECK(data != nullptr && stack != nullptr && context != nullptr, "PCRE2: out of memory");
+    pcre2_jit_stack_assign(context, nullptr, stack);
+  }
+  ~MatchScratch() {
+    pcre2_match_context_free(context);
+    pcre2_jit_stack_free(stack);
+    pcre2_match_data_free(data);
+  }
+  MatchScratch(const MatchScratch&) = delete;
+  MatchScratch& operator=(const MatchScratch&) = delete;
+};
+
+MatchScratch& scratch() {
+  thread_local MatchScratch s;
+  return s;
+}
+
+}  // namespace
+
+std::string rewrite_whitespace_classes(const std::string& pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char n = pattern[i + 1];
+      if (n == 's') {
+        out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
+      } else if (n == 'S') {
+        SAEDIFF_CHECK(!in_class, "tokenizer regex: \\S inside a character class is not supported");
+        out += "[^" + std::string(kWhiteSpace) + "]";
+      } else {
+        out += c;
+        out += n;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' && !in_class) in_class = true;
+    else if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+Regex::Regex(const std::string& pattern, bool literal) : pattern_(pattern) {
+  const std::string compiled = literal ? pattern : rewrite_whitespace_classes(pattern);
+  int err = 0;
+  PCRE2_SIZE err_at = 0;
+  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(),
+                        PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP), &err, &err_at, nullptr);
+  SAEDIFF_CHECK(code_ != nullptr, "cannot compile the pre-tokenizer regex '", pattern, "' at offset ", err_at, ": ",
+                pcre2_message(err));
+  pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // where JIT is unavailable, pcre2_match interprets
+}
+
+Regex::Regex(Regex&& other) noexcept : code_(other.code_), pattern_(std::move(other.pattern_)) { other.code_ = nullptr; }
+
+Regex::~Regex() {
+  if (code_ != nullptr) pcre2_code_free(code_);
+}
+
+void Regex::spans(std::string_view text, std::vector<Span>& out) const {
+  MatchScratch& s = scratch();
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  size_t pos = 0, gap = 0;  // next search start; start of the unmatched text before it
+  while (pos < text.size()) {
+    // The text was validated as UTF-8 once, on the way in.
+    const int rc = pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, s.data, s.context);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    SAEDIFF_CHECK(rc >= 0, "pre-tokenizer regex '", pattern_, "' failed: ", pcre2_message(rc));
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.data);
+    const size_t begin = ov[0], end = ov[1];
+    if (end == begin) {  // an empty match is no split; go on after the character there
+      if (begin >= text.size()) break;
+      pos = begin + utf8_length(static_cast<unsigned char>(text[begin]));
+      continue;
+    }
+    if (begin > gap) out.push_back({gap, begin, false});
+    out.push_back({begin, end, true});
+    pos = gap = end;
+  }
+  if (gap < text.size()) out.push_back({gap, text.size(), false});
+}
+
+}  // namespace saediff
