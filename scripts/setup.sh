@@ -14,6 +14,7 @@ packages=(
   libcurl4-openssl-dev                       # HTTP (collect)
   libcli11-dev nlohmann-json3-dev libpcre2-dev
   libgtest-dev                               # unit tests
+  clang libclang-rt-14-dev                   # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-torch python3-h5py python3-numpy   # independent numeric references in tests
 )
 

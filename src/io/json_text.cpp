@@ -40,8 +40,13 @@ std::string repair_json_text(std::string_view text, JsonRepairCounts& counts) {
         i += 6;
         continue;
       }
-      out.append(text.substr(i, 2));  // any other escape, \" and \\ included, stays as it is
-      i += 2;
+      if (static_cast<unsigned char>(text[i + 1]) < 0x80) {  // any other escape, \" and \\ included, stays
+        out.append(text.substr(i, 2));
+        i += 2;
+      } else {  // a backslash before a non-ASCII byte: that byte is checked as UTF-8 next
+        out += '\\';
+        ++i;
+      }
       continue;
     }
     if (c < 0x80) {

@@ -110,6 +110,10 @@ Tokenizer Tokenizer::from_json_text(std::string_view json, const std::string& so
         max_id = std::max(max_id, id);
       }
     }
+    // Ids index dense tables: a vocabulary with far larger ids than tokens is refused, not allocated.
+    const int64_t n_entries = static_cast<int64_t>(impl->bpe.vocab().size() + added.size());
+    SAEDIFF_CHECK(max_id < 2 * n_entries + 1024, source, ": token ids are not dense (max id ", max_id, " for ",
+                  n_entries, " tokens)");
     const auto n = static_cast<size_t>(max_id + 1);
     impl->id_to_token.assign(n, "");
     impl->is_added.assign(n, 0);

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed inputs (committed under fuzz/corpus/; run again only to change them).
+
+corpus/tokenizer/: short texts in many scripts, whitespace kinds, contractions, special-token strings,
+invalid UTF-8. corpus/tokenizer_json/tiny.json: a small byte-level BPE tokenizer.json (the 256 byte
+symbols, a few merges, Llama 3's pre-tokenizer and decoder, two added tokens)."""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+TEXTS = [
+    b"Hello world", b"I'LL don't 's", "你好，世界 日本語 한국어".encode(), "مرحبا नमस्ते Привет".encode(),
+    b"  \t\n\r\n  x", "\u00a0\u180e\u2028\u3000\u0085".encode(), "👩‍💻 👍🏽 🇫🇷 e\u0301".encode(),
+    b"<|eot_id|><|begin_of_text|>x<|eot_id|", b"123456789 3.14 1,000", b"```py\ndef f(x):\n    return x\n```",
+    b"\xff\xfe bad \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82", b"a" * 300,
+]
+
+
+def byte_chars():
+    out, shift = [], 0
+    for b in range(256):
+        printable = 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255
+        out.append(chr(b if printable else 256 + shift))
+        shift += 0 if printable else 1
+    return out
+
+
+def tiny_tokenizer():
+    chars = byte_chars()
+    vocab = {c: i for i, c in enumerate(chars)}
+    merges = []
+    for a, b in [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("Ġ", "a"), ("e", "r"), ("o", "n"), ("Ġa", "n"),
+                 ("Ġan", "d"), ("l", "l"), ("'", "ll")]:
+        if a + b not in vocab:
+            vocab[a + b] = len(vocab)
+        merges.append(f"{a} {b}")
+    n = len(vocab)
+    pattern = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+               "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": n + i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for i, c in enumerate(["<|eot_id|>", "<|begin_of_text|>"])],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocab, "merges": merges},
+    }
+
+
+def main():
+    for i, t in enumerate(TEXTS):
+        with open(os.path.join(HERE, "corpus", "tokenizer", f"seed{i:02d}"), "wb") as f:
+            f.write(t)
+    with open(os.path.join(HERE, "corpus", "tokenizer_json", "tiny.json"), "w", encoding="utf-8") as f:
+        json.dump(tiny_tokenizer(), f, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
