@@ -28,6 +28,7 @@ namespace {
 struct TokenizeConfig {
   std::string tokenizer, input, output, chat_template = "none";
   int threads = 0;  // 0: every core
+  bool decode = false;  // ids -> text instead
 };
 
 struct ForwardConfig {
@@ -57,8 +58,30 @@ std::vector<nlohmann::json> read_jsonl_field(const std::string& path, const char
   return out;
 }
 
+// {"ids": [...]} lines to {"text": ..., "pieces": [...]} lines: the decoded text, and each token's text in
+// context (the pieces joined equal the text).
+void run_detokenize(const TokenizeConfig& c, const Tokenizer& tokenizer) {
+  const std::vector<nlohmann::json> docs = read_jsonl_field(c.input, "ids");
+  std::string out;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    SAEDIFF_CHECK(docs[i].is_array(), c.input, ": line ", i + 1, ": \"ids\" must be an array of token ids");
+    std::vector<int32_t> ids;
+    for (const auto& id : docs[i]) {
+      SAEDIFF_CHECK(id.is_number_integer(), c.input, ": line ", i + 1, ": \"ids\" must be an array of token ids");
+      ids.push_back(id.get<int32_t>());
+    }
+    out += nlohmann::json{{"text", tokenizer.decode(ids)}, {"pieces", tokenizer.decode_pieces(ids)}}.dump() + "\n";
+  }
+  write_file_atomic(c.output, out);
+  log_info("tokenize --decode: ", docs.size(), " id lists -> ", c.output);
+}
+
 void run_tokenize(const TokenizeConfig& c) {
   const Tokenizer tokenizer = Tokenizer::from_file(c.tokenizer);
+  if (c.decode) {
+    run_detokenize(c, tokenizer);
+    return;
+  }
   const ChatTemplate tmpl = parse_chat_template(c.chat_template);
   const std::vector<nlohmann::json> texts = read_jsonl_field(c.input, "text");
   std::vector<std::string_view> views(texts.size());
@@ -150,6 +173,8 @@ int run_cli(int argc, char** argv) {
   c_tok->add_option("--chat-template", tok.chat_template, "none (no special tokens added) or llama3")
       ->check(CLI::IsMember({"none", "llama3"}));
   c_tok->add_option("--threads", tok.threads, "Threads (0: every core)")->check(CLI::NonNegativeNumber);
+  c_tok->add_flag("--decode", tok.decode,
+                  "Decode instead: {\"ids\"} lines to {\"text\", \"pieces\"} lines (pieces: each token's text)");
 
   ForwardConfig fwd;
   CLI::App* c_fwd = app.add_subcommand("forward", "Run the Llama reader to layer L on JSONL {\"ids\"} lines");

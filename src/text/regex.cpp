@@ -13,6 +13,19 @@ namespace {
 constexpr std::string_view kWhiteSpace =
     "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
 
+struct CodePointRange {
+  uint32_t first, last;
+};
+#include "text/unicode_delta.inc"
+
+// "\x{a}-\x{b}..." for a table, to go inside a character class.
+template <size_t N>
+std::string class_items(const CodePointRange (&table)[N]) {
+  std::string out;
+  for (const CodePointRange& r : table) out += cat("\\x{", std::hex, r.first, "}-\\x{", r.last, "}");
+  return out;
+}
+
 std::string pcre2_message(int code) {
   PCRE2_UCHAR msg[256];
   pcre2_get_error_message(code, msg, sizeof(msg));
@@ -45,7 +58,7 @@ MatchScratch& scratch() {
 
 }  // namespace
 
-std::string rewrite_whitespace_classes(const std::string& pattern) {
+std::string rewrite_unicode_classes(const std::string& pattern) {
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -54,6 +67,12 @@ std::string rewrite_whitespace_classes(const std::string& pattern) {
       const char n = pattern[i + 1];
       if (n == 's') {
         out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
+      } else if (n == 'p' && (pattern.compare(i, 5, "\\p{L}") == 0 || pattern.compare(i, 5, "\\p{N}") == 0)) {
+        // PCRE2 knows Unicode 14.0; HF's Oniguruma counts later letters and numbers too.
+        static const std::string letters = class_items(kExtraLetters), numbers = class_items(kExtraNumbers);
+        const std::string items = pattern.substr(i, 5) + (pattern[i + 3] == 'L' ? letters : numbers);
+        out += in_class ? items : "[" + items + "]";
+        i += 3;
       } else if (n == 'S') {
         SAEDIFF_CHECK(!in_class, "tokenizer regex: \\S inside a character class is not supported");
         out += "[^" + std::string(kWhiteSpace) + "]";
@@ -72,7 +91,7 @@ std::string rewrite_whitespace_classes(const std::string& pattern) {
 }
 
 Regex::Regex(const std::string& pattern, bool literal) : pattern_(pattern) {
-  const std::string compiled = literal ? pattern : rewrite_whitespace_classes(pattern);
+  const std::string compiled = literal ? pattern : rewrite_unicode_classes(pattern);
   int err = 0;
   PCRE2_SIZE err_at = 0;
   code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Reference tokenizer: HF tokenizers' own implementation (Rust, through @anush008/tokenizers).
-//   node hf_tokenize.js TOKENIZER.json IN.jsonl OUT.jsonl
-// IN lines are {"text": ...}; OUT lines are {"ids": [...]}, in order, with no special tokens added
-// (special-token strings inside the text are still read as special tokens).
+//   node hf_tokenize.js TOKENIZER.json IN.jsonl OUT.jsonl [encode|decode]
+// encode (default): IN lines are {"text": ...}; OUT lines are {"ids": [...]}, in order, with no special
+// tokens added (special-token strings inside the text are still read as special tokens).
+// decode: IN lines are {"ids": [...]}; OUT lines are {"text": ...} (special tokens kept).
 const fs = require("fs");
 const path = require("path");
 const npmDir = process.env.SAEDIFF_NPM_DIR ||
@@ -10,17 +11,21 @@ const npmDir = process.env.SAEDIFF_NPM_DIR ||
 const { Tokenizer } = require(path.join(npmDir, "@anush008", "tokenizers"));
 
 async function main() {
-  const [tokenizerPath, input, output] = process.argv.slice(2);
-  if (!output) {
-    console.error("usage: node hf_tokenize.js TOKENIZER.json IN.jsonl OUT.jsonl");
+  const [tokenizerPath, input, output, mode = "encode"] = process.argv.slice(2);
+  if (!output || !["encode", "decode"].includes(mode)) {
+    console.error("usage: node hf_tokenize.js TOKENIZER.json IN.jsonl OUT.jsonl [encode|decode]");
     process.exit(2);
   }
   const tok = Tokenizer.fromFile(tokenizerPath);
   const lines = fs.readFileSync(input, "utf8").split("\n").filter((l) => l.trim() !== "");
   const out = [];
   for (const line of lines) {
-    const enc = await tok.encode(JSON.parse(line).text, null, { addSpecialTokens: false });
-    out.push(JSON.stringify({ ids: Array.from(enc.getIds()) }));
+    if (mode === "encode") {
+      const enc = await tok.encode(JSON.parse(line).text, null, { addSpecialTokens: false });
+      out.push(JSON.stringify({ ids: Array.from(enc.getIds()) }));
+    } else {
+      out.push(JSON.stringify({ text: await tok.decode(JSON.parse(line).ids, false) }));
+    }
   }
   fs.writeFileSync(output, out.join("\n") + (out.length ? "\n" : ""));
 }
