@@ -36,12 +36,13 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& pre, const std::strin
                     "' is not supported (Isolated and Removed are)");
       SAEDIFF_CHECK(!s->value("invert", false), source, ": an inverted Split pre-tokenizer is not supported");
       const auto& pattern = s->at("pattern");
-      if (pattern.contains("Regex")) {
-        step.regex = std::make_shared<Regex>(pattern["Regex"].get<std::string>(), /*literal=*/false);
-      } else if (pattern.contains("String")) {
-        step.regex = std::make_shared<Regex>(pattern["String"].get<std::string>(), /*literal=*/true);
-      } else {
-        SAEDIFF_FAIL(source, ": a Split pattern must be {\"Regex\": ...} or {\"String\": ...}");
+      const bool literal = !pattern.contains("Regex");
+      SAEDIFF_CHECK(!literal || pattern.contains("String"), source,
+                    ": a Split pattern must be {\"Regex\": ...} or {\"String\": ...}");
+      try {
+        step.regex = std::make_shared<Regex>(pattern.at(literal ? "String" : "Regex").get<std::string>(), literal);
+      } catch (const Error& e) {
+        SAEDIFF_FAIL(source, ": ", e.what());
       }
       step.remove_matches = behavior == "Removed";
     } else if (type == "ByteLevel") {
