@@ -3,6 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "core/error.h"
 #include "text/utf8.h"
 
@@ -58,7 +61,46 @@ MatchScratch& scratch() {
 
 }  // namespace
 
-std::string rewrite_unicode_classes(const std::string& pattern) {
+bool has_newer_unicode(std::string_view text) {
+  // The Basic Multilingual Plane as a bitmap (8 KiB), the other planes by binary search over the ranges.
+  struct Tables {
+    std::vector<CodePointRange> ranges;
+    std::vector<bool> bmp = std::vector<bool>(0x10000, false);
+  };
+  static const Tables t = [] {
+    Tables made;
+    made.ranges.assign(std::begin(kExtraLetters), std::end(kExtraLetters));
+    made.ranges.insert(made.ranges.end(), std::begin(kExtraNumbers), std::end(kExtraNumbers));
+    std::sort(made.ranges.begin(), made.ranges.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const CodePointRange& r : made.ranges)
+      for (uint32_t cp = r.first; cp <= r.last && cp < 0x10000; ++cp) made.bmp[cp] = true;
+    return made;
+  }();
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t size = text.size();
+  size_t i = 0;
+  while (i < size) {
+    const unsigned char b = p[i];
+    if (b < 0xE1) {  // below U+1000: nothing new there
+      i += b < 0x80 ? 1 : (b < 0xE0 ? 2 : 3);
+      continue;
+    }
+    if (b < 0xF0) {  // the rest of the BMP
+      if (i + 2 < size && t.bmp[((b & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu)]) return true;
+      i += 3;
+      continue;
+    }
+    uint32_t cp = b & 0x07u;
+    for (size_t k = 1; k < 4 && i + k < size; ++k) cp = (cp << 6) | (p[i + k] & 0x3Fu);
+    i += 4;
+    const auto it = std::upper_bound(t.ranges.begin(), t.ranges.end(), cp,
+                                     [](uint32_t c, const CodePointRange& r) { return c < r.first; });
+    if (it != t.ranges.begin() && cp <= std::prev(it)->last) return true;
+  }
+  return false;
+}
+
+std::string rewrite_unicode_classes(const std::string& pattern, bool with_newer_unicode) {
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -67,7 +109,8 @@ std::string rewrite_unicode_classes(const std::string& pattern) {
       const char n = pattern[i + 1];
       if (n == 's') {
         out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
-      } else if (n == 'p' && (pattern.compare(i, 5, "\\p{L}") == 0 || pattern.compare(i, 5, "\\p{N}") == 0)) {
+      } else if (with_newer_unicode && n == 'p' &&
+                 (pattern.compare(i, 5, "\\p{L}") == 0 || pattern.compare(i, 5, "\\p{N}") == 0)) {
         // PCRE2 knows Unicode 14.0; HF's Oniguruma counts later letters and numbers too.
         static const std::string letters = class_items(kExtraLetters), numbers = class_items(kExtraNumbers);
         const std::string items = pattern.substr(i, 5) + (pattern[i + 3] == 'L' ? letters : numbers);
@@ -90,30 +133,48 @@ std::string rewrite_unicode_classes(const std::string& pattern) {
   return out;
 }
 
-Regex::Regex(const std::string& pattern, bool literal) : pattern_(pattern) {
-  const std::string compiled = literal ? pattern : rewrite_unicode_classes(pattern);
+namespace {
+
+pcre2_code* compile(const std::string& pattern, const std::string& compiled, bool literal) {
   int err = 0;
   PCRE2_SIZE err_at = 0;
-  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(),
-                        PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP), &err, &err_at, nullptr);
-  SAEDIFF_CHECK(code_ != nullptr, "cannot compile the pre-tokenizer regex '", pattern, "' at offset ", err_at, ": ",
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(),
+                                   PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP), &err, &err_at, nullptr);
+  SAEDIFF_CHECK(code != nullptr, "cannot compile the pre-tokenizer regex '", pattern, "' at offset ", err_at, ": ",
                 pcre2_message(err));
-  pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // where JIT is unavailable, pcre2_match interprets
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // where JIT is unavailable, pcre2_match interprets
+  return code;
 }
 
-Regex::Regex(Regex&& other) noexcept : code_(other.code_), pattern_(std::move(other.pattern_)) { other.code_ = nullptr; }
+}  // namespace
+
+Regex::Regex(const std::string& pattern, bool literal) : pattern_(pattern) {
+  const std::string full = literal ? pattern : rewrite_unicode_classes(pattern, true);
+  code_ = compile(pattern, full, literal);
+  if (!literal) {
+    const std::string plain = rewrite_unicode_classes(pattern, false);
+    if (plain != full) fast_code_ = compile(pattern, plain, literal);
+  }
+}
+
+Regex::Regex(Regex&& other) noexcept
+    : code_(other.code_), fast_code_(other.fast_code_), pattern_(std::move(other.pattern_)) {
+  other.code_ = other.fast_code_ = nullptr;
+}
 
 Regex::~Regex() {
   if (code_ != nullptr) pcre2_code_free(code_);
+  if (fast_code_ != nullptr) pcre2_code_free(fast_code_);
 }
 
 void Regex::spans(std::string_view text, std::vector<Span>& out) const {
   MatchScratch& s = scratch();
+  pcre2_code* code = fast_code_ != nullptr && !has_newer_unicode(text) ? fast_code_ : code_;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0, gap = 0;  // next search start; start of the unmatched text before it
   while (pos < text.size()) {
     // The text was validated as UTF-8 once, on the way in.
-    const int rc = pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, s.data, s.context);
+    const int rc = pcre2_match(code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, s.data, s.context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     SAEDIFF_CHECK(rc >= 0, "pre-tokenizer regex '", pattern_, "' failed: ", pcre2_message(rc));
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.data);

@@ -13,6 +13,7 @@
 #include "io/json_text.h"
 #include "text/bpe.h"
 #include "text/chat_template.h"
+#include "text/regex.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
 
@@ -142,6 +143,17 @@ TEST(Utf8, MaximalSubpartReplacement) {
   EXPECT_EQ(to_valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");                    // overlong
   EXPECT_EQ(to_valid_utf8("ok \xF0\x9F\x98\x80"), "ok \xF0\x9F\x98\x80");  // valid stays
   EXPECT_EQ(find_invalid_utf8("ab\xF4\x90\x80\x80"), 2u);
+}
+
+TEST(Regex, NewerUnicodeIsDetectedAndWidensLetters) {
+  EXPECT_FALSE(has_newer_unicode("plain ASCII, 日本語, 한국어, ١٢٣ and 😀"));
+  EXPECT_TRUE(has_newer_unicode("x" + encode_utf8(0x31350)));    // CJK Ext. H (Unicode 15.0): a letter to HF
+  EXPECT_TRUE(has_newer_unicode(encode_utf8(0x1E4F0) + "1"));    // Nag Mundari digit (15.0)
+  EXPECT_FALSE(has_newer_unicode(encode_utf8(0x323B0)));         // CJK Ext. J (17.0): not yet a letter to HF
+  EXPECT_EQ(rewrite_unicode_classes("\\p{L}+", false), "\\p{L}+");
+  const std::string wide = rewrite_unicode_classes("[^\\s\\p{N}]", true);
+  EXPECT_EQ(wide.find("\\s"), std::string::npos);          // \s spelled out
+  EXPECT_NE(wide.find("\\p{N}\\x{"), std::string::npos);  // \p{N} plus ranges, still inside the class
 }
 
 TEST(JsonText, LoneSurrogatesAndInvalidBytesBecomeReplacementChars) {
