@@ -256,6 +256,7 @@ int run_cli(int argc, char** argv) {
       const CollectSummary s = collect_responses(collect);
       log_info("collect: ", s.n_pairs, " pairs: ", s.n_skipped, " already collected, ", s.n_ok, " collected now, ",
                s.n_failed, " failed");
+      if (s.interrupted_by != 0) return 128 + s.interrupted_by;  // the shell's convention for a signal
       return s.n_failed > 0 ? 3 : 0;
     }
     if (name == "diff") {

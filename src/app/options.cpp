@@ -11,7 +11,8 @@ namespace {
 
 // Options whose values are paths: relative paths in a config file resolve against the file's folder.
 const std::set<std::string> kPathOptions = {"prompts", "out",     "responses", "sae",           "tokenizer",
-                                            "encoded", "labels",  "model-dir", "demo-tokenizer"};
+                                            "encoded", "labels",  "model-dir", "demo-tokenizer",
+                                            "api-key-file"};
 
 std::string option_key(std::string name) {
   std::replace(name.begin(), name.end(), '_', '-');
@@ -39,6 +40,14 @@ void add_collect_options(CLI::App& app, CollectConfig& c) {
       ->check(CLI::Range(1, 100));
   app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(CLI::PositiveNumber);
   app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
+  app.add_option("--api-key-file", c.api_key_file, "File whose first line is the API key (instead of the variable)");
+  app.add_option("--connect-timeout", c.connect_timeout_s, "Seconds per connection attempt")->check(CLI::PositiveNumber);
+  app.add_option("--rpm", c.rpm, "Requests started per minute, at most (0: no limit)")->check(CLI::NonNegativeNumber);
+  app.add_option("--reasoning", c.reasoning,
+                 "JSON object sent as \"reasoning\" (OpenRouter), e.g. {\"max_tokens\": 1024, \"exclude\": true}");
+  app.add_option("--extra-body", c.extra_body, "JSON object merged into every request body");
+  app.add_option("--progress-interval", c.progress_interval_s, "Seconds between progress lines off a terminal")
+      ->check(CLI::PositiveNumber);
   app.add_option("--retry-base", c.retry_base_s, "Seconds of the first retry delay (doubles per attempt)")
       ->check(CLI::NonNegativeNumber);
 }

@@ -53,12 +53,18 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
 
   // 1. Responses: collected on rank 0, or given.
   if (config.responses.empty()) {
-    int64_t n_failed = 0;
+    int64_t state[2] = {0, 0};  // failed pairs, signal that stopped collection
     if (rank == 0) {
       const CollectSummary s = collect_responses(config.collect);
-      n_failed = s.n_failed;
+      state[0] = s.n_failed;
+      state[1] = s.interrupted_by;
     }
-    MPI_CHECK(MPI_Bcast(&n_failed, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(state, 2, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    const int64_t n_failed = state[0];
+    if (state[1] != 0) {
+      log_warn0("run: collection stopped by signal ", state[1], "; encode and diff skipped (run again to resume)");
+      return 128 + static_cast<int>(state[1]);
+    }
     if (n_failed > 0) {
       log_warn("run: ", n_failed, " pairs failed to collect; they are counted in the report and not encoded");
       exit_code = 3;

@@ -18,8 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "collect/curl_check.h"
+#include "collect/progress.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "io/json_text.h"
 #include "io/prompts.h"
 #include "io/responses.h"
@@ -71,7 +73,7 @@ struct Transfer {
   Clock::time_point started;
 };
 
-// Appends one JSON line and flushes it, so a crash loses at most the pairs in flight.
+// Appends one JSON line and syncs it, so a crash loses at most the pairs in flight.
 class JsonlAppender {
  public:
   explicit JsonlAppender(const std::string& path) : path_(path) {
@@ -92,6 +94,8 @@ class JsonlAppender {
       SAEDIFF_CHECK(n > 0, "write to '", path_, "' failed");
       done += static_cast<size_t>(n);
     }
+    // On disk before the next request can finish: a crash or power loss keeps every recorded answer.
+    SAEDIFF_CHECK(::fdatasync(fd_) == 0, "fdatasync of '", path_, "' failed");
   }
 
  private:
@@ -118,7 +122,47 @@ void write_responses_csv(const std::string& path, const std::vector<Prompt>& pro
   write_file_atomic(path, csv);
 }
 
+// A JSON object given as an option's text ("" gives an empty object).
+nlohmann::json json_object_option(const std::string& text, const char* option) {
+  if (text.empty()) return nlohmann::json::object();
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  SAEDIFF_CHECK(!j.is_discarded() && j.is_object(), "--", option, " must be a JSON object, e.g. ",
+                std::string(option) == "reasoning" ? R"({"max_tokens": 1024})" : R"({"usage": {"include": true}})",
+                "; got: ", text);
+  return j;
+}
+
+int64_t usage_int(const nlohmann::json& usage, const char* key) {
+  return usage.is_object() && usage.contains(key) && usage[key].is_number() ? usage[key].get<int64_t>() : 0;
+}
+
+nlohmann::json summary_json(const CollectSummary& s) {
+  nlohmann::json sets = nlohmann::json::object();
+  for (const auto& [set, u] : s.usage) {
+    sets[set] = {{"ok", u.n_ok}, {"failed", u.n_failed}, {"truncated", u.n_truncated},
+                 {"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
+                 {"reasoning_tokens", u.reasoning_tokens}, {"cost", u.has_cost ? nlohmann::json(u.cost) : nlohmann::json()}};
+  }
+  return {{"pairs", s.n_pairs}, {"already_collected", s.n_skipped}, {"collected", s.n_ok}, {"failed", s.n_failed},
+          {"retries", s.n_retries}, {"interrupted_by_signal", s.interrupted_by}, {"sets", sets},
+          {"finished_at", utc_now()}};
+}
+
 }  // namespace
+
+std::string read_api_key(const CollectConfig& config) {
+  std::string key;
+  if (!config.api_key_file.empty()) {
+    std::ifstream in(config.api_key_file);
+    SAEDIFF_CHECK(in, "cannot read the API key file '", config.api_key_file, "'");
+    std::getline(in, key);
+  } else if (const char* env = std::getenv(config.api_key_env.c_str()); env != nullptr) {
+    key = env;
+  }
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.front()))) key.erase(0, 1);
+  return key;
+}
 
 ModelSpec parse_model_spec(const std::string& text) {
   static const std::regex re(R"(^([A-Za-z0-9._-]+)=(\S+)$)");
@@ -133,10 +177,11 @@ CollectSummary collect_responses(const CollectConfig& config) {
   std::set<std::string> names;
   for (const ModelSpec& m : config.models) SAEDIFF_CHECK(names.insert(m.set).second, "duplicate model NAME '", m.set, "'");
   const std::vector<Prompt> prompts = read_prompts(config.prompts);
-  const char* key_env = std::getenv(config.api_key_env.c_str());
-  const std::string api_key = key_env != nullptr ? key_env : "";
+  const std::string api_key = read_api_key(config);
   SAEDIFF_CHECK(!api_key.empty() || is_loopback(config.base_url), "no API key: set ", config.api_key_env,
-                " (only a loopback --base-url may go without one)");
+                " or give --api-key-file (only a loopback --base-url may go without one)");
+  const nlohmann::json reasoning = json_object_option(config.reasoning, "reasoning");
+  const nlohmann::json extra_body = json_object_option(config.extra_body, "extra-body");
 
   std::filesystem::create_directories(config.out);
   const std::string jsonl = (std::filesystem::path(config.out) / "responses.jsonl").string();
@@ -172,6 +217,19 @@ CollectSummary collect_responses(const CollectConfig& config) {
   std::mt19937_64 rng(std::random_device{}());
   CURLM* multi = curl_multi_init();
   SAEDIFF_CHECK(multi != nullptr, "curl_multi_init failed");
+  // HTTP/2 multiplexing where the server offers it; connections are kept and reused by the multi handle.
+  CURLM_CHECK(curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX));
+  std::map<std::string, size_t> set_index;
+  for (const ModelSpec& m : config.models) {
+    set_index[m.set] = summary.usage.size();
+    summary.usage.emplace_back(m.set, ModelUsage{});
+  }
+  CollectProgress progress(static_cast<int64_t>(queue.size()), config.progress_interval_s);
+  const StopSignals stop;
+  // --rpm: starts are spaced at least 60/rpm seconds apart.
+  const auto start_spacing = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(config.rpm > 0 ? 60.0 / config.rpm : 0.0));
+  Clock::time_point next_start_allowed = Clock::now();
   std::map<CURL*, Transfer> active;
   JsonRepairCounts repaired;  // invalid UTF-8 / lone surrogates in response bodies, made U+FFFD
   const std::string url = config.base_url + "/chat/completions";
@@ -194,21 +252,33 @@ CollectSummary collect_responses(const CollectConfig& config) {
     r.collected_at = utc_now();
     out.append(r.to_json());
     (r.ok() ? summary.n_ok : summary.n_failed)++;
+    ModelUsage& u = summary.usage[set_index.at(r.set)].second;
+    (r.ok() ? u.n_ok : u.n_failed)++;
+    if (r.finish_reason == "length") ++u.n_truncated;
+    u.prompt_tokens += usage_int(r.usage, "prompt_tokens");
+    u.completion_tokens += usage_int(r.usage, "completion_tokens");
+    if (r.usage.is_object() && r.usage.contains("completion_tokens_details"))
+      u.reasoning_tokens += usage_int(r.usage["completion_tokens_details"], "reasoning_tokens");
+    if (r.usage.is_object() && r.usage.contains("cost") && r.usage["cost"].is_number()) {
+      u.cost += r.usage["cost"].get<double>();
+      u.has_cost = true;
+    }
+    progress.pair_done(r.ok());
     if (!r.ok()) log_warn("collect: ", r.set, "/", r.prompt_id, " failed after ", r.attempts, " attempts: ", *r.error);
     records.push_back(std::move(r));
-    const int64_t n_done = summary.n_ok + summary.n_failed;
-    if (n_done % 25 == 0) log_info("collect: ", n_done, " of ", summary.n_pairs - summary.n_skipped, " pairs done");
   };
 
   auto start = [&](Pair pair) {
     Transfer t;
     ++pair.attempts;
     t.pair = pair;
-    t.request = nlohmann::json{{"model", config.models[pair.model].id},
-                               {"messages", {{{"role", "user"}, {"content", prompts[pair.prompt].text}}}},
-                               {"max_tokens", config.max_tokens},
-                               {"temperature", config.temperature}}
-                    .dump();
+    nlohmann::json body = {{"model", config.models[pair.model].id},
+                           {"messages", {{{"role", "user"}, {"content", prompts[pair.prompt].text}}}},
+                           {"max_tokens", config.max_tokens},
+                           {"temperature", config.temperature}};
+    if (!reasoning.empty()) body["reasoning"] = reasoning;
+    body.update(extra_body);
+    t.request = body.dump();
     t.easy = curl_easy_init();
     SAEDIFF_CHECK(t.easy != nullptr, "curl_easy_init failed");
     t.headers = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -224,6 +294,11 @@ CollectSummary collect_responses(const CollectConfig& config) {
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERFUNCTION, on_header));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a.retry_after));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout_s * 1000)));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout_s * 1000)));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS)));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_TCP_KEEPALIVE, 1L));
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_SSL_VERIFYPEER, 1L));  // never turned off
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_SSL_VERIFYHOST, 2L));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_NOSIGNAL, 1L));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_USERAGENT, "saediff"));
     CURLM_CHECK(curl_multi_add_handle(multi, a.easy));
@@ -241,11 +316,14 @@ CollectSummary collect_responses(const CollectConfig& config) {
   };
 
   try {
-    while (!queue.empty() || !active.empty()) {
-      // Start every ready pair while there is room.
+    while ((!queue.empty() || !active.empty()) && stop.caught() == 0) {
+      // Start every ready pair while there is room (and the rate limit allows).
       for (auto it = queue.begin(); it != queue.end() && active.size() < static_cast<size_t>(config.concurrency);) {
-        if (it->not_before <= Clock::now()) {
+        const auto now = Clock::now();
+        if (now < next_start_allowed) break;
+        if (it->not_before <= now) {
           start(*it);
+          next_start_allowed = now + start_spacing;
           it = queue.erase(it);
         } else {
           ++it;
@@ -265,15 +343,24 @@ CollectSummary collect_responses(const CollectConfig& config) {
         curl_easy_cleanup(t.easy);
         curl_slist_free_all(t.headers);
         const double latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t.started).count();
+        progress.request_done();
 
         std::string error;
         bool retryable = false;
         if (code != CURLE_OK) {
           error = cat("network: ", curl_easy_strerror(code));
           retryable = true;
+        } else if (status == 401 || status == 403) {
+          // The key itself is refused: every other request would be too. Record it and stop at once.
+          finish(t.pair, std::nullopt, cat("HTTP ", status, ": ", t.body.substr(0, 300)), std::nullopt, nullptr, latency_ms);
+          SAEDIFF_FAIL("the API refused the key (HTTP ", status, " from ", url, "): check ", config.api_key_env,
+                       config.api_key_file.empty() ? "" : " / --api-key-file", "; nothing more was requested");
         } else if (status != 200) {
           error = cat("HTTP ", status, ": ", t.body.substr(0, 300));
           retryable = status == 408 || status == 429 || status >= 500;
+          if (status == 400) log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id,
+                                      ": the API rejected the request as invalid (HTTP 400), not retried: ",
+                                      t.body.substr(0, 300));
         } else {
           const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {
@@ -308,10 +395,13 @@ CollectSummary collect_responses(const CollectConfig& config) {
           log_debug("collect: ", config.models[again.model].set, "/", prompts[again.prompt].id, " attempt ",
                     again.attempts, ": ", error, "; retrying");
           queue.push_back(again);
+          ++summary.n_retries;
+          progress.retried();
         } else {
           finish(t.pair, std::nullopt, error, std::nullopt, nullptr, latency_ms);
         }
       }
+      progress.update();
       if (!queue.empty() || !active.empty()) CURLM_CHECK(curl_multi_poll(multi, nullptr, 0, 50, nullptr));
     }
   } catch (...) {
@@ -321,13 +411,34 @@ CollectSummary collect_responses(const CollectConfig& config) {
       curl_slist_free_all(t.headers);
     }
     curl_multi_cleanup(multi);
+    write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
     throw;
   }
+  // Stopped by a signal: transfers in flight are dropped unrecorded, so a resume requests them again.
+  for (auto& [easy, t] : active) {
+    curl_multi_remove_handle(multi, easy);
+    curl_easy_cleanup(easy);
+    curl_slist_free_all(t.headers);
+  }
   curl_multi_cleanup(multi);
+  summary.interrupted_by = stop.caught();
+  progress.finish();
   write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
+  write_file_atomic((std::filesystem::path(config.out) / "collect_summary.json").string(),
+                    summary_json(summary).dump(2) + "\n");
   if (repaired.total() > 0) log_warn("collect: response bodies: ", describe_repairs(repaired));
+  if (summary.interrupted_by != 0) {
+    log_warn("collect: stopped by signal ", summary.interrupted_by, " with ", active.size() + queue.size(),
+             " pairs not done; run the same command again to resume");
+  }
   log_info("collect: ", summary.n_ok, " collected, ", summary.n_failed, " failed, ", summary.n_skipped,
-           " already there; wrote ", jsonl);
+           " already there, ", summary.n_retries, " retries; wrote ", jsonl);
+  for (const auto& [set, u] : summary.usage) {
+    log_info("collect: ", set, ": ", u.n_ok, " ok, ", u.n_failed, " failed, ", u.n_truncated,
+             " truncated (finish_reason length); tokens ", u.prompt_tokens, " prompt + ", u.completion_tokens,
+             " completion", u.reasoning_tokens > 0 ? cat(" (", u.reasoning_tokens, " reasoning)") : std::string(),
+             u.has_cost ? cat("; cost ", u.cost) : std::string());
+  }
   return summary;
 }
 

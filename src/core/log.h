@@ -40,5 +40,9 @@ template <typename... Args>
 void log_info0(Args&&... args) {
   if (log_context().rank == 0) log_info(std::forward<Args>(args)...);
 }
+template <typename... Args>
+void log_warn0(Args&&... args) {
+  if (log_context().rank == 0) log_warn(std::forward<Args>(args)...);
+}
 
 }  // namespace saediff

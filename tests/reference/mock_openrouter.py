@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """A deterministic OpenAI-compatible chat-completions server on loopback, for collector tests.
 
-  python3 mock_openrouter.py PORT_FILE LOG_FILE [--lifetime S]
+  python3 mock_openrouter.py PORT_FILE LOG_FILE [--lifetime S] [--latency S]
 
 Binds 127.0.0.1 on a free port and writes the port to PORT_FILE. POST /v1/chat/completions answers
-"<model> says: <prompt reversed>". Fault injection by markers in the prompt:
+"<model> says: <prompt reversed>" after --latency seconds (default 0). Fault injection by markers in the
+prompt:
   [flaky-N]   the first N requests for that (model, prompt) get HTTP 500
   [ratelimit] the first request gets 429 with Retry-After: 0
   [reject]    always HTTP 400 (a permanent failure)
+  [unauth]    always HTTP 401 (a refused key)
   [apierror]  HTTP 200 with an {"error": ...} body, always
+  [html502]   the first 2 requests get 502 with an HTML body; [html503] the first gets 503 with HTML
+  [truncjson] the first request gets 200 with a JSON body cut in half (Content-Length matching)
+  [cutoff]    the first request's connection closes before the promised Content-Length arrives
+  [length]    the answer has finish_reason "length" (a truncated answer)
+  [unicode]   the answer is UNICODE_ANSWER (combining marks, ZWJ emoji, CJK, RTL, U+FFFD) + the prompt
   [slow]      sleeps 5 s before answering (longer than the test's --timeout)
-Every request is appended to LOG_FILE as JSON: model, prompt, authorization header, status. The server
+Usage objects carry token counts, completion_tokens_details.reasoning_tokens and a cost. Every request
+is appended to LOG_FILE as JSON: model, prompt, authorization header, status, the requests in flight when
+it arrived (itself included), arrival time, and the request's reasoning and usage fields. The server
 exits by itself after --lifetime seconds (default 120)."""
 import json
 import sys
@@ -19,6 +28,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COUNTS, LOCK = {}, threading.Lock()
+IN_FLIGHT = [0]
+LATENCY = [0.0]
+UNICODE_ANSWER = "e\u0301 cafe\u0301 👩\u200d💻 🇫🇷 你好 مرحبا שָׁלוֹם \ufffd \U0001d54f 'LL\r\n\t« » —"
+HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -35,17 +48,46 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def raw(self, status, data, content_type, length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
+        with LOCK:
+            IN_FLIGHT[0] += 1
+            in_flight = IN_FLIGHT[0]
+        try:
+            self.handle_post(in_flight)
+        finally:
+            with LOCK:
+                IN_FLIGHT[0] -= 1
+
+    def handle_post(self, in_flight):
+        arrived = time.time()
         req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         model, prompt = req["model"], req["messages"][0]["content"]
         with LOCK:
             n = COUNTS[(model, prompt)] = COUNTS.get((model, prompt), 0) + 1
+        if LATENCY[0] > 0:
+            time.sleep(LATENCY[0])
+        raw = None
         status, body, headers = 200, None, []
         flaky = [int(t[7:-1]) for t in prompt.split() if t.startswith("[flaky-") and t.endswith("]")]
         if self.path != "/v1/chat/completions":
             status, body = 404, {"error": {"message": "not found"}}
         elif "[reject]" in prompt:
             status, body = 400, {"error": {"message": "invalid request"}}
+        elif "[unauth]" in prompt:
+            status, body = 401, {"error": {"message": "No auth credentials found", "code": 401}}
+        elif ("[html502]" in prompt and n <= 2) or ("[html503]" in prompt and n == 1):
+            status, raw = (502 if "[html502]" in prompt else 503), (HTML, "text/html", None)
+        elif "[truncjson]" in prompt and n == 1:
+            status, raw = 200, (b'{"id": "gen", "choices": [{"index": 0, "message": {"role": "assi', "application/json", None)
+        elif "[cutoff]" in prompt and n == 1:
+            status, raw = 200, (b'{"id": "gen", "choices": [', "application/json", 4096)
         elif "[ratelimit]" in prompt and n == 1:
             status, body, headers = 429, {"error": {"message": "rate limited"}}, [("Retry-After", "0")]
         elif flaky and n <= flaky[0]:
@@ -55,16 +97,25 @@ class Handler(BaseHTTPRequestHandler):
         else:
             if "[slow]" in prompt:
                 time.sleep(5)
+            content = (UNICODE_ANSWER + " " + prompt) if "[unicode]" in prompt else f"{model} says: {prompt[::-1]}"
             body = {"id": f"gen-{n}", "model": model,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": f"{model} says: {prompt[::-1]}"}}],
-                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 3, "total_tokens": 3 + len(prompt.split())}}
+                    "choices": [{"index": 0, "finish_reason": "length" if "[length]" in prompt else "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 3,
+                              "total_tokens": 3 + len(prompt.split()),
+                              "completion_tokens_details": {"reasoning_tokens": 2}, "cost": 0.25}}
         with LOCK, open(LOG, "a") as f:
             f.write(json.dumps({"model": model, "prompt": prompt, "authorization": self.headers.get("Authorization"),
                                 "status": status, "max_tokens": req.get("max_tokens"),
-                                "temperature": req.get("temperature")}) + "\n")
+                                "temperature": req.get("temperature"), "in_flight": in_flight, "arrived": arrived,
+                                "reasoning": req.get("reasoning"), "usage": req.get("usage")}) + "\n")
         try:
-            self.reply(status, body, headers)
+            if raw is not None:
+                self.raw(status, *raw)
+                if raw[2] is not None:  # promised more than it sent: drop the connection
+                    self.close_connection = True
+            else:
+                self.reply(status, body, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out first
 
@@ -72,6 +123,7 @@ class Handler(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     port_file, LOG = sys.argv[1], sys.argv[2]
     lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
+    LATENCY[0] = float(sys.argv[sys.argv.index("--latency") + 1]) if "--latency" in sys.argv else 0.0
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Timer(lifetime, server.shutdown).start()
