@@ -402,7 +402,16 @@ CollectSummary collect_responses(const CollectConfig& config) {
         }
       }
       progress.update();
-      if (!queue.empty() || !active.empty()) CURLM_CHECK(curl_multi_poll(multi, nullptr, 0, 50, nullptr));
+      // Wait for network activity, but not past the moment a queued pair may start: a finished transfer
+      // leaves room that the next pass fills at once.
+      const auto now = Clock::now();
+      auto wake = now + std::chrono::milliseconds(50);
+      if (active.size() < static_cast<size_t>(config.concurrency)) {
+        for (const Pair& q : queue) wake = std::min(wake, std::max(q.not_before, next_start_allowed));
+      }
+      const auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
+      if (wait_ms > 0 && (!queue.empty() || !active.empty()))
+        CURLM_CHECK(curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr));
     }
   } catch (...) {
     for (auto& [easy, t] : active) {

@@ -10,7 +10,9 @@
 2. SIGTERM mid-run: exits 143 soon, every line of responses.jsonl whole, the summary says so; a resume
    finishes the rest.
 3. A 401: the run stops at once with a clear message, one request for it, no retries.
-4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server."""
+4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server.
+5. The study config (configs/gemini_flash.toml with configs/prompts/gemini_flash.csv) collects every pair
+   from the loopback server with its model ids, temperature, max_tokens and reasoning settings."""
 import csv
 import json
 import os
@@ -182,6 +184,26 @@ def main(work):
         bad = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4,
                               "--base-url", base, "--reasoning", "[1, 2]"], env=env, capture_output=True, text=True)
         check(bad.returncode != 0 and "--reasoning must be a JSON object" in bad.stderr, "a bad --reasoning is a clear error")
+
+        # 5. The study config, end to end against the loopback server.
+        out5 = os.path.join(work, "out-study")
+        study_csv = os.path.join(SRC, "configs", "prompts", "gemini_flash.csv")
+        with open(study_csv, newline="", encoding="utf-8") as f:
+            study = list(csv.DictReader(f))
+        n_before = len(requests(log))
+        r = subprocess.run([SAEDIFF, "collect", "--config", os.path.join(SRC, "configs", "gemini_flash.toml"),
+                            "--base-url", base, "--out", out5, "--concurrency", "32"], env=env, capture_output=True,
+                           text=True)
+        after = requests(log)[n_before:]
+        recs5, _ = records(out5)
+        check(r.returncode == 0 and len(recs5) == 2 * len(study) and all(x["response"] for x in recs5),
+              f"the study config collects all {2 * len(study)} pairs (exit {r.returncode}: {r.stderr[-300:]})")
+        check({q["model"] for q in after} == {"google/gemini-2.0-flash-001", "google/gemini-2.5-flash"}
+              and all(q["temperature"] == 1.0 and q["max_tokens"] == 4096 for q in after)
+              and all(q["reasoning"] == {"max_tokens": 1024, "exclude": True} and q["usage"] == {"include": True}
+                      for q in after), "the study's models, sampling and reasoning settings are sent")
+        sent = {q["prompt"] for q in after}
+        check(all(p["prompt"] in sent for p in study), "every study prompt (multi-line ones too) is sent verbatim")
     finally:
         for s in (server, slow_server):
             s.terminate()
