@@ -248,6 +248,8 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   md << "| documents encoded | " << n_b << " | " << n_c << " |\n";
   md << "| responses that failed to collect (not encoded) | " << base.failed_doc_ids.size() << " | "
      << cand.failed_doc_ids.size() << " |\n";
+  md << "| answers cut by max_tokens (finish_reason length; encoded) | " << base.truncated_doc_ids.size() << " | "
+     << cand.truncated_doc_ids.size() << " |\n";
   int64_t tok_b = 0, tok_c = 0;
   for (int64_t t : base.n_pooled) tok_b += t;
   for (int64_t t : cand.n_pooled) tok_c += t;
@@ -283,6 +285,15 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   };
   md << "\n## Failed responses\n\n- " << md_escape(config.baseline) << ": " << failed_list(base) << "\n- "
      << md_escape(config.candidate) << ": " << failed_list(cand) << "\n\n";
+  const auto truncated_list = [&](const EncodedSet& s) {
+    std::string out;
+    for (const auto& id : s.truncated_doc_ids) out += (out.empty() ? "" : ", ") + md_escape(id);
+    return out.empty() ? std::string("none") : out;
+  };
+  md << "## Truncated answers\n\nCut off by max_tokens (finish_reason `length`). They are encoded, but a cut answer "
+     << "can lack features of its ending (conclusions, sign-offs); if one set has many more, raise max_tokens and "
+     << "collect again.\n\n- " << md_escape(config.baseline) << ": " << truncated_list(base) << "\n- "
+     << md_escape(config.candidate) << ": " << truncated_list(cand) << "\n\n";
   md << "## Configuration\n\n```toml\n" << resolved_config << "```\n\nsaediff " << kVersion << " (" << kGitCommit
      << ")\n";
   write_file_atomic((std::filesystem::path(config.out) / "report.md").string(), md.str());
@@ -303,7 +314,8 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
        << "<table><tr><th></th><th>" << html_escape(config.baseline) << "</th><th>" << html_escape(config.candidate)
        << "</th></tr><tr><td>documents encoded</td><td>" << n_b << "</td><td>" << n_c << "</td></tr>"
        << "<tr><td>responses that failed to collect</td><td>" << base.failed_doc_ids.size() << "</td><td>"
-       << cand.failed_doc_ids.size() << "</td></tr><tr><td>tokens pooled</td><td>" << tok_b << "</td><td>" << tok_c
+       << cand.failed_doc_ids.size() << "</td></tr><tr><td>answers cut by max_tokens (encoded)</td><td>"
+       << base.truncated_doc_ids.size() << "</td><td>" << cand.truncated_doc_ids.size() << "</td></tr><tr><td>tokens pooled</td><td>" << tok_b << "</td><td>" << tok_c
        << "</td></tr></table>\n" << svg << "<h2>Features more frequent in " << html_escape(config.candidate) << "</h2>\n";
   html_feature_table(html, up, base, cand, labels, config);
   html << "<h2>Features more frequent in " << html_escape(config.baseline) << "</h2>\n";
@@ -313,8 +325,10 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   write_file_atomic((std::filesystem::path(config.out) / "report.html").string(), html.str());
 
   nlohmann::json summary;
-  summary["baseline"] = {{"set", config.baseline}, {"n_docs", n_b}, {"n_failed", base.failed_doc_ids.size()}, {"n_tokens_pooled", tok_b}};
-  summary["candidate"] = {{"set", config.candidate}, {"n_docs", n_c}, {"n_failed", cand.failed_doc_ids.size()}, {"n_tokens_pooled", tok_c}};
+  summary["baseline"] = {{"set", config.baseline}, {"n_docs", n_b}, {"n_failed", base.failed_doc_ids.size()},
+                         {"n_truncated", base.truncated_doc_ids.size()}, {"n_tokens_pooled", tok_b}};
+  summary["candidate"] = {{"set", config.candidate}, {"n_docs", n_c}, {"n_failed", cand.failed_doc_ids.size()},
+                          {"n_truncated", cand.truncated_doc_ids.size()}, {"n_tokens_pooled", tok_c}};
   summary["threshold"] = config.threshold;
   summary["d_sae"] = file.d_sae;
   summary["n_features_active"] = rows.size();

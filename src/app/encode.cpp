@@ -68,6 +68,7 @@ Corpus build_corpus(const EncodeConfig& config, PoolScope scope) {
         layout.failed_doc_ids.push_back(r->prompt_id);
         continue;
       }
+      if (r->finish_reason == "length") layout.truncated_doc_ids.push_back(r->prompt_id);
       const TemplatedDoc& doc = docs[static_cast<size_t>(g)];
       DocWork w;
       w.doc_index = g++;
@@ -85,7 +86,8 @@ Corpus build_corpus(const EncodeConfig& config, PoolScope scope) {
 std::string layout_to_json(const std::vector<SetLayout>& sets) {
   nlohmann::json j = nlohmann::json::array();
   for (const SetLayout& s : sets) {
-    j.push_back({{"name", s.name}, {"first_doc", s.first_doc}, {"doc_ids", s.doc_ids}, {"failed", s.failed_doc_ids}});
+    j.push_back({{"name", s.name}, {"first_doc", s.first_doc}, {"doc_ids", s.doc_ids}, {"failed", s.failed_doc_ids},
+                 {"truncated", s.truncated_doc_ids}});
   }
   return j.dump();
 }
@@ -98,6 +100,7 @@ std::vector<SetLayout> layout_from_json(const std::string& text) {
     s.first_doc = j["first_doc"].get<int64_t>();
     s.doc_ids = j["doc_ids"].get<std::vector<std::string>>();
     s.failed_doc_ids = j["failed"].get<std::vector<std::string>>();
+    s.truncated_doc_ids = j["truncated"].get<std::vector<std::string>>();
     sets.push_back(std::move(s));
   }
   return sets;

@@ -142,6 +142,8 @@ void write_encoded_h5(const std::string& path, MPI_Comm comm, const std::vector<
       h5::write_attr(group, "n_failed", static_cast<int64_t>(s.failed_doc_ids.size()));
       write_strings(group, "doc_id", s.doc_ids, rank, dxpl);
       write_strings(group, "failed_doc_id", s.failed_doc_ids, rank, dxpl);
+      h5::write_attr(group, "n_truncated", static_cast<int64_t>(s.truncated_doc_ids.size()));
+      write_strings(group, "truncated_doc_id", s.truncated_doc_ids, rank, dxpl);
       const auto first = static_cast<size_t>(s.first_doc);
       const std::vector<int64_t> set_tokens(n_token.begin() + static_cast<ptrdiff_t>(first),
                                             n_token.begin() + static_cast<ptrdiff_t>(first + static_cast<size_t>(n_row)));
@@ -216,6 +218,7 @@ EncodedFile read_encoded_h5(const std::string& path) {
     const std::string base = "/sets/" + name + "/";
     s.doc_ids = h5::read_strings(file, base + "doc_id");
     s.failed_doc_ids = h5::read_strings(file, base + "failed_doc_id");
+    if (h5::exists(file, base + "truncated_doc_id")) s.truncated_doc_ids = h5::read_strings(file, base + "truncated_doc_id");
     s.n_tokens = h5::read_int64(file, base + "n_tokens");
     s.n_pooled = h5::read_int64(file, base + "n_pooled");
     s.active_docs = h5::read_int64(file, base + "active_docs");

@@ -6,6 +6,7 @@
 //   /sets/<set>/{max,sum,count}/{indptr [N+1] int64, indices [nnz] int32, values [nnz] float32}
 //   /sets/<set>/active_docs     [d_sae]  int64: documents whose max > attr `threshold` (reduced across ranks)
 //   /sets/<set>/failed_doc_id   [n]      strings: responses that failed to collect (never encoded)
+//   /sets/<set>/truncated_doc_id [n]     strings: encoded responses cut by max_tokens (finish_reason "length")
 #include <mpi.h>
 
 #include <cstdint>
@@ -31,6 +32,7 @@ struct SetLayout {
   int64_t first_doc = 0;                     // global index of this set's first document
   std::vector<std::string> doc_ids;          // [N] in row order
   std::vector<std::string> failed_doc_ids;   // responses that failed to collect
+  std::vector<std::string> truncated_doc_ids;  // encoded, but cut by max_tokens (finish_reason "length")
   std::vector<int64_t> active_docs;          // [d_sae] reduced counts (same on every rank)
 };
 
@@ -61,6 +63,7 @@ struct EncodedSet {
   std::vector<int64_t> active_docs;  // [d_sae]
   double active_threshold = 0.0;
   std::vector<std::string> failed_doc_ids;
+  std::vector<std::string> truncated_doc_ids;  // empty in files written before it existed
 };
 
 struct EncodedFile {

@@ -54,6 +54,7 @@ def main(work):
             w.writerow(["bad", "faults", "Nope [reject]", "permanent 400"])
             w.writerow(["apierr", "faults", "Broken [apierror]", "error body"])
             w.writerow(["slow", "faults", "Wait [slow]", "times out"])
+            w.writerow(["trunc", "faults", "Cut me [length]", "finish_reason length"])
         out = os.path.join(work, "out")
         cmd = [SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/model-a", "--model", "b=vendor/model-b",
                "--out", out, "--base-url", base, "--concurrency", "4", "--max-attempts", "3", "--retry-base", "0.05",
@@ -63,7 +64,7 @@ def main(work):
         check(r.returncode == 3, f"collect exits 3 when pairs failed (got {r.returncode})")
         recs = [json.loads(line) for line in open(os.path.join(out, "responses.jsonl"))]
         by = {(x["set"], x["prompt_id"]): x for x in recs}
-        check(len(recs) == 14 and len(by) == 14, f"one record per pair: {len(recs)} records")
+        check(len(recs) == 16 and len(by) == 16, f"one record per pair: {len(recs)} records")
         ok = by[("a", "ok1")]
         check(ok["response"] == "vendor/model-a says: ?2+2 si tahW" and ok["error"] is None and ok["attempts"] == 1
               and ok["finish_reason"] == "stop" and ok["usage"]["total_tokens"] == 6 and ok["model"] == "vendor/model-a"
@@ -103,7 +104,7 @@ def main(work):
         check(all(q["prompt"].split()[-1] in ("[reject]", "[apierror]", "[slow]") for q in again) and len(asked) == 6,
               f"resume re-requests only the 6 failed pairs ({sorted(asked)})")
         lines = open(os.path.join(out, "responses.jsonl")).read().splitlines()
-        check(all(json.loads(line) for line in lines) and len(lines) == 20, "the torn line is gone; 6 records appended")
+        check(all(json.loads(line) for line in lines) and len(lines) == 22, "the torn line is gone; 6 records appended")
 
         # The key is nowhere in the outputs or logs.
         leaked = [p for p in os.listdir(out) if KEY in open(os.path.join(out, p), errors="replace").read()]
@@ -148,8 +149,11 @@ candidate = "b"
         check("- a: bad, apierr, slow" in report and "- b: bad, apierr, slow" in report,
               "the report lists the failed responses of each set")
         summary = json.load(open(os.path.join(job, "report", "summary.json")))
-        check(summary["baseline"]["n_docs"] == 4 and summary["baseline"]["n_failed"] == 3,
-              "4 documents encoded and 3 failures counted per set")
+        check(summary["baseline"]["n_docs"] == 5 and summary["baseline"]["n_failed"] == 3,
+              "5 documents encoded and 3 failures counted per set")
+        check(summary["baseline"]["n_truncated"] == 1 and "## Truncated answers" in report
+              and "- a: trunc" in report and "- b: trunc" in report,
+              "the truncated answer (finish_reason length) is counted and listed in the report")
         leaked = []
         for root, _, files in os.walk(job):
             for name in files:
