@@ -10,7 +10,8 @@
 2. SIGTERM mid-run: exits 143 soon, every line of responses.jsonl whole, the summary says so; a resume
    finishes the rest.
 3. A 401: the run stops at once with a clear message, one request for it, no retries.
-4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server.
+4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server; a progress
+   bar on a terminal; no key in debug logs.
 5. The study config (configs/gemini_flash.toml with configs/prompts/gemini_flash.csv) collects every pair
    from the loopback server with its model ids, temperature, max_tokens and reasoning settings."""
 import csv
@@ -179,6 +180,15 @@ def main(work):
         check(r.returncode == 0 and len(after) == 8 and span >= 7 * 0.2 * 0.9,
               f"--rpm 300 spaces 8 requests over >= 1.26 s (took {span:.2f} s)")
         check(all(q["authorization"] == f"Bearer {KEY}" for q in after), "--api-key-file supplies the key")
+        # On a terminal (a pty made by script(1)) progress is a bar redrawn in place; debug logging leaks no key.
+        out_tty = os.path.join(work, "out-tty")
+        inner = " ".join(f"'{a}'" for a in [SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a",
+                                              "--out", out_tty, "--base-url", base, "--retry-base", "0.01"])
+        r = subprocess.run(["script", "-qec", inner, "/dev/null"], env=dict(env, SAEDIFF_LOG_LEVEL="debug"),
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and "\x1b[K" in r.stdout and "8/8 pairs (100%)" in r.stdout and "#" * 30 in r.stdout,
+              f"a progress bar on a terminal (exit {r.returncode}: {r.stdout[-300:]!r})")
+        check(KEY not in r.stdout + r.stderr and "resolved config" in r.stdout, "debug logging prints no key")
         check(all(q["reasoning"] == {"max_tokens": 512, "exclude": True} and q["usage"] == {"include": True}
                   for q in after), "--reasoning and --extra-body reach the request body")
         bad = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4,
