@@ -24,17 +24,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def start_server(tmp, latency):
-    port_file, log = os.path.join(tmp, f"port-{latency}"), os.path.join(tmp, f"log-{latency}")
-    server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "reference", "mock_openrouter.py"),
-                               port_file, log, "--lifetime", "3600", "--latency", str(latency)])
-    for _ in range(200):
-        if os.path.exists(port_file):
-            break
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{open(port_file).read()}/v1"
+sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
+from mock_openrouter import launch  # noqa: E402
 
 
 def run_once(saediff, base, tmp, n, concurrency):
@@ -71,11 +62,11 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         plan = [(args.latency, int(c)) for c in args.concurrency.split(",")] + [(0.0, 1)]
-        servers = {0.0: start_server(tmp, 0.0)}
+        servers = {0.0: launch(tmp, 0.0, 3600)[:2]}
         startup = statistics.mean(run_once(args.saediff, servers[0.0][1], tmp, 1, 1)[0] for _ in range(args.reps))
         for latency, c in plan:
             if latency not in servers:
-                servers[latency] = start_server(tmp, latency)
+                servers[latency] = launch(tmp, latency, 3600)[:2]
             n = max(200, 20 * c)
             walls, wrong = [], 0
             for _ in range(args.reps):

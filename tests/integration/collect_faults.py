@@ -23,6 +23,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.environ["SAEDIFF_SOURCE_DIR"], "tests", "reference"))
+from mock_openrouter import launch  # noqa: E402
+
 SRC = os.environ["SAEDIFF_SOURCE_DIR"]
 SAEDIFF = os.environ["SAEDIFF"]
 KEY = "sk-or-v1-FAULTS-secret-key-9876543210"
@@ -37,17 +40,6 @@ def check(cond, msg):
         passed[0] += 1
     else:
         failures.append(msg)
-
-
-def start_server(work, latency):
-    port_file, log = os.path.join(work, f"port-{latency}"), os.path.join(work, f"requests-{latency}.jsonl")
-    server = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "reference", "mock_openrouter.py"),
-                               port_file, log, "--lifetime", "240", "--latency", str(latency)])
-    for _ in range(200):
-        if os.path.exists(port_file):
-            break
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{open(port_file).read()}/v1", log
 
 
 def write_prompts(path, rows):
@@ -82,8 +74,8 @@ def main(work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     env = dict(os.environ, OPENROUTER_API_KEY=KEY)
-    server, base, log = start_server(work, 0.05)
-    slow_server, slow_base, slow_log = start_server(work, 0.3)
+    server, base, log = launch(work, 0.05)
+    slow_server, slow_base, slow_log = launch(work, 0.3)
     try:
         # 1. kill -9 and resume.
         prompts = os.path.join(work, "prompts.csv")

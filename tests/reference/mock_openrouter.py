@@ -132,6 +132,22 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client timed out first
 
 
+def launch(work, latency=0.0, lifetime=240.0):
+    """Starts this server as a subprocess logging to WORK/requests-LATENCY.jsonl; returns (process, base
+    URL, log path) once it listens. For tests and benchmarks: `sys.path` must hold this folder."""
+    import os
+    import subprocess
+    port_file, log = os.path.join(work, f"port-{latency}"), os.path.join(work, f"requests-{latency}.jsonl")
+    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), port_file, log, "--lifetime", str(lifetime),
+                               "--latency", str(latency)])
+    for _ in range(200):
+        if os.path.exists(port_file):
+            break
+        time.sleep(0.05)
+    with open(port_file) as f:
+        return server, f"http://127.0.0.1:{f.read()}/v1", log
+
+
 if __name__ == "__main__":
     port_file, LOG = sys.argv[1], sys.argv[2]
     lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
