@@ -306,11 +306,17 @@ CollectSummary collect_responses(const CollectConfig& config) {
 
   auto backoff = [&](const Pair& pair, const std::string& retry_after) {
     double delay = config.retry_base_s * std::pow(2.0, pair.attempts - 1) * std::uniform_real_distribution<>(0.5, 1.5)(rng);
-    if (!retry_after.empty()) {
-      try {
-        delay = std::max(delay, std::stod(retry_after));
-      } catch (const std::exception&) {
-      }  // an HTTP-date Retry-After: keep the exponential delay
+    std::string value = retry_after;  // "120" (seconds) or an HTTP-date
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    if (!value.empty()) {
+      char* end = nullptr;
+      const double seconds = std::strtod(value.c_str(), &end);
+      if (end != value.c_str() && *end == '\0') {
+        delay = std::max(delay, seconds);
+      } else if (const time_t when = curl_getdate(value.c_str(), nullptr); when > 0) {
+        delay = std::max(delay, std::difftime(when, std::time(nullptr)));
+      }
     }
     return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(std::min(delay, 300.0) * 1000));
   };

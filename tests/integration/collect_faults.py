@@ -3,7 +3,7 @@
 
   collect_faults.py WORKDIR
 
-1. Kill -9 mid-run, then resume: every (set, prompt) pair ends with exactly one successful record, the
+1. Kill -9 mid-run, then resume (a 429 with an HTTP-date Retry-After among the pairs): every (set, prompt) pair ends with exactly one successful record, the
    answers (combining marks, ZWJ emoji, CJK, RTL, U+FFFD, CR/LF) byte-exact, never more requests in flight
    than --concurrency, HTML 502/503 bodies, truncated JSON and cut-off bodies retried to success, the
    truncated answer (finish_reason "length") counted, tokens and cost summed per set, the key nowhere.
@@ -82,7 +82,7 @@ def main(work):
         rows = [[f"u{i:02d}", "unicode", f"[unicode] question {i}\nline two"] for i in range(40)]
         rows += [["h502", "faults", "gateway [html502]"], ["h503", "faults", "busy [html503]"],
                  ["tj", "faults", "half [truncjson]"], ["cut", "faults", "short [cutoff]"],
-                 ["len", "faults", "long [length]"]]
+                 ["len", "faults", "long [length]"], ["rd", "faults", "later [ratedate]"]]
         write_prompts(prompts, rows)
         out = os.path.join(work, "out")
         cmd = [SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--model", "b=vendor/b",
@@ -93,14 +93,14 @@ def main(work):
         p.send_signal(signal.SIGKILL)
         _, err1 = p.communicate()
         recs_killed, _ = records(out)
-        check(got and p.returncode == -9 and 15 <= len(recs_killed) < 90,
-              f"killed with -9 after {len(recs_killed)} of 90 records")
+        check(got and p.returncode == -9 and 15 <= len(recs_killed) < 92,
+              f"killed with -9 after {len(recs_killed)} of 92 records")
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         check(r.returncode == 0, f"the resume finishes every pair (exit {r.returncode}: {r.stderr[-300:]})")
         recs, tail = records(out)
         ok = [x for x in recs if x["response"] is not None]
         pairs = [(x["set"], x["prompt_id"]) for x in ok]
-        check(tail == "" and len(pairs) == 90 and len(set(pairs)) == 90,
+        check(tail == "" and len(pairs) == 92 and len(set(pairs)) == 92,
               f"every pair recorded exactly once: {len(pairs)} successful records, {len(set(pairs))} distinct")
         by = {(x["set"], x["prompt_id"]): x for x in ok}
         exact = all(by[(s, f"u{i:02d}")]["response"] == UNICODE_ANSWER + " " + f"[unicode] question {i}\nline two"
@@ -109,6 +109,10 @@ def main(work):
         check(all(by[(s, k)]["attempts"] >= 2 for s in "ab" for k in ("h502", "h503", "tj", "cut")),
               "HTML 502/503, truncated JSON and a cut-off body are retried to success")
         reqs = requests(log)
+        later = sorted(q["arrived"] for q in reqs if q["model"] == "vendor/a" and "[ratedate]" in q["prompt"])
+        check(len(later) >= 2 and later[1] - later[0] >= 1.0,
+              f"a 429 with an HTTP-date Retry-After waits until then ({later[1] - later[0]:.2f} s)" if len(later) >= 2
+              else "a 429 with an HTTP-date Retry-After is retried")
         check(max(q["in_flight"] for q in reqs) <= 3, f"never more than --concurrency 3 in flight "
               f"(max seen {max(q['in_flight'] for q in reqs)})")
         check(all(q["authorization"] == f"Bearer {KEY}" for q in reqs), "every request carries the key")

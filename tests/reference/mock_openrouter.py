@@ -8,6 +8,7 @@ Binds 127.0.0.1 on a free port and writes the port to PORT_FILE. POST /v1/chat/c
 prompt:
   [flaky-N]   the first N requests for that (model, prompt) get HTTP 500
   [ratelimit] the first request gets 429 with Retry-After: 0
+  [ratedate]  the first request gets 429 with Retry-After as an HTTP-date 2 s ahead
   [reject]    always HTTP 400 (a permanent failure)
   [unauth]    always HTTP 401 (a refused key)
   [apierror]  HTTP 200 with an {"error": ...} body, always
@@ -21,6 +22,7 @@ Usage objects carry token counts, completion_tokens_details.reasoning_tokens and
 is appended to LOG_FILE as JSON: model, prompt, authorization header, status, the requests in flight when
 it arrived (itself included), arrival time, and the request's reasoning and usage fields. The server
 exits by itself after --lifetime seconds (default 120)."""
+import email.utils
 import json
 import socket
 import sys
@@ -102,6 +104,9 @@ class Handler(BaseHTTPRequestHandler):
             status, raw = 200, (b'{"id": "gen", "choices": [', "application/json", 4096)
         elif "[ratelimit]" in prompt and n == 1:
             status, body, headers = 429, {"error": {"message": "rate limited"}}, [("Retry-After", "0")]
+        elif "[ratedate]" in prompt and n == 1:
+            when = email.utils.formatdate(time.time() + 2, usegmt=True)
+            status, body, headers = 429, {"error": {"message": "rate limited"}}, [("Retry-After", when)]
         elif flaky and n <= flaky[0]:
             status, body = 500, {"error": {"message": "upstream error"}}
         elif "[apierror]" in prompt:
