@@ -46,6 +46,29 @@ thread_local std::vector<Candidate> t_heap;
 
 }  // namespace
 
+void MergeTable::reserve(size_t n) {
+  size_t capacity = 2;
+  int bits = 1;
+  while (capacity < 2 * n + 2) {  // at most half full
+    capacity *= 2;
+    ++bits;
+  }
+  keys_.assign(capacity, kEmpty);
+  values_.assign(capacity, 0);
+  mask_ = capacity - 1;
+  shift_ = 64 - bits;
+  size_ = 0;
+}
+
+void MergeTable::insert_or_assign(uint64_t key, uint64_t value) {
+  SAEDIFF_CHECK(2 * (size_ + 1) <= keys_.size(), "MergeTable: reserve() first");
+  size_t i = slot(key);
+  while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask_;
+  if (keys_[i] == kEmpty) ++size_;
+  keys_[i] = key;
+  values_[i] = value;
+}
+
 const std::array<std::string, 256>& byte_level_chars() {
   static const std::array<std::string, 256> chars = [] {
     std::array<std::string, 256> map;
@@ -139,8 +162,8 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& sou
     SAEDIFF_CHECK(l != m.vocab_.end() && r != m.vocab_.end() && merged != m.vocab_.end(), source, ": merge '", left,
                   " ", right, "' uses a token outside the vocabulary");
     // A pair listed twice keeps its last rank, as HF's merge map does.
-    m.merges_[pair_key(l->second, r->second)] =
-        (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(merged->second);
+    m.merges_.insert_or_assign(pair_key(l->second, r->second),
+                               (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(merged->second));
     ++rank;
   }
   return m;
@@ -195,9 +218,9 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
   const auto push = [&](int32_t pos) {
     const Symbol& s = sym[static_cast<size_t>(pos)];
     if (s.next < 0) return;
-    const auto it = merges_.find(pair_key(s.id, sym[static_cast<size_t>(s.next)].id));
-    if (it == merges_.end()) return;
-    heap.push_back({static_cast<int32_t>(it->second >> 32), pos, static_cast<int32_t>(it->second & 0xFFFFFFFFu)});
+    const uint64_t* merge = merges_.find(pair_key(s.id, sym[static_cast<size_t>(s.next)].id));
+    if (merge == nullptr) return;
+    heap.push_back({static_cast<int32_t>(*merge >> 32), pos, static_cast<int32_t>(*merge & 0xFFFFFFFFu)});
     std::push_heap(heap.begin(), heap.end());
   };
   for (int32_t i = 0; i + 1 < n; ++i) push(i);
@@ -208,8 +231,8 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
     Symbol& s = sym[static_cast<size_t>(c.pos)];
     if (s.id < 0 || s.next < 0) continue;
     Symbol& right = sym[static_cast<size_t>(s.next)];
-    const auto it = merges_.find(pair_key(s.id, right.id));
-    if (it == merges_.end() || static_cast<int32_t>(it->second & 0xFFFFFFFFu) != c.new_id) continue;
+    const uint64_t* merge = merges_.find(pair_key(s.id, right.id));
+    if (merge == nullptr || static_cast<int32_t>(*merge & 0xFFFFFFFFu) != c.new_id) continue;
     s.id = c.new_id;
     right.id = -1;
     s.next = right.next;

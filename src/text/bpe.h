@@ -27,6 +27,28 @@ const std::array<std::string, 256>& byte_level_chars();
 // outside the alphabet (HF then decodes the token as its own UTF-8).
 bool byte_level_bytes(std::string_view token, std::string& bytes);
 
+// (left id, right id) -> (rank, merged id), open addressing with linear probing: the merge loop's only
+// look-up, so it is kept flat (one cache line per probe) rather than a node-based map.
+class MergeTable {
+ public:
+  void reserve(size_t n);
+  void insert_or_assign(uint64_t key, uint64_t value);
+  const uint64_t* find(uint64_t key) const {  // nullptr when absent
+    for (size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return &values_[i];
+      if (keys_[i] == kEmpty) return nullptr;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};  // ids are < 2^31, so no pair key is all ones
+  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  std::vector<uint64_t> keys_ = std::vector<uint64_t>(1, kEmpty), values_ = std::vector<uint64_t>(1, 0);
+  size_t mask_ = 0;
+  int shift_ = 63;
+  size_t size_ = 0;
+};
+
 class BpeModel {
  public:
   // `model` is tokenizer.json's "model" object; `source` names the file in errors.
@@ -44,8 +66,7 @@ class BpeModel {
   StringIdMap vocab_;                   // token string -> id, as in the file
   StringIdMap vocab_bytes_;             // raw bytes -> id, for every token inside the ByteLevel alphabet
   std::array<int32_t, 256> byte_id_{};  // id of the single-byte token of each byte
-  // (left id << 32 | right id) -> (rank << 32 | merged id)
-  std::unordered_map<uint64_t, uint64_t> merges_;
+  MergeTable merges_;  // (left id << 32 | right id) -> (rank << 32 | merged id)
   bool ignore_merges_ = false;
   int64_t max_id_ = -1;
   uint64_t serial_ = 0;  // tells the per-thread caches of different models apart
