@@ -68,7 +68,10 @@ void run_detokenize(const TokenizeConfig& c, const Tokenizer& tokenizer) {
     std::vector<int32_t> ids;
     for (const auto& id : docs[i]) {
       SAEDIFF_CHECK(id.is_number_integer(), c.input, ": line ", i + 1, ": \"ids\" must be an array of token ids");
-      ids.push_back(id.get<int32_t>());
+      const auto v = id.get<int64_t>();
+      SAEDIFF_CHECK(v >= 0 && v < tokenizer.vocab_size(), c.input, ": line ", i + 1, ": token id ", v,
+                    " outside the vocabulary [0, ", tokenizer.vocab_size(), ")");
+      ids.push_back(static_cast<int32_t>(v));
     }
     out += nlohmann::json{{"text", tokenizer.decode(ids)}, {"pieces", tokenizer.decode_pieces(ids)}}.dump() + "\n";
   }

@@ -25,6 +25,7 @@
 #include "io/json_text.h"
 #include "io/prompts.h"
 #include "io/responses.h"
+#include "text/utf8.h"
 
 namespace saediff {
 namespace {
@@ -39,6 +40,10 @@ std::string utc_now() {
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+// At most `n` bytes of a server's body for an error message, as valid UTF-8 (a cut character or a body in
+// another encoding becomes U+FFFD), so that the record can always be written as JSON.
+std::string excerpt(const std::string& body, size_t n) { return to_valid_utf8(std::string_view(body).substr(0, n)); }
 
 bool is_loopback(const std::string& url) {
   static const std::regex re(R"(^https?://(localhost|127\.[0-9.]+|\[::1\])(:[0-9]+)?(/.*)?$)");
@@ -77,13 +82,22 @@ struct Transfer {
 class JsonlAppender {
  public:
   explicit JsonlAppender(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     SAEDIFF_CHECK(fd_ >= 0, "cannot open '", path, "' for appending");
   }
   ~JsonlAppender() {
     if (fd_ >= 0) {
       ::fsync(fd_);
       ::close(fd_);
+    }
+  }
+  // A last line without its newline (a file from another tool, a hand edit) gets one, so that the next
+  // record starts on a line of its own.
+  void end_last_line() {
+    const off_t size = ::lseek(fd_, 0, SEEK_END);
+    char last = '\n';
+    if (size > 0 && ::pread(fd_, &last, 1, size - 1) == 1 && last != '\n') {
+      SAEDIFF_CHECK(::write(fd_, "\n", 1) == 1, "write to '", path_, "' failed");
     }
   }
   void append(const nlohmann::json& j) {
@@ -177,6 +191,8 @@ CollectSummary collect_responses(const CollectConfig& config) {
   std::set<std::string> names;
   for (const ModelSpec& m : config.models) SAEDIFF_CHECK(names.insert(m.set).second, "duplicate model NAME '", m.set, "'");
   const std::vector<Prompt> prompts = read_prompts(config.prompts);
+  SAEDIFF_CHECK(config.base_url.rfind("https://", 0) == 0 || is_loopback(config.base_url), "--base-url '",
+                config.base_url, "' is not https: the API key would travel unencrypted (only loopback may use http)");
   const std::string api_key = read_api_key(config);
   SAEDIFF_CHECK(!api_key.empty() || is_loopback(config.base_url), "no API key: set ", config.api_key_env,
                 " or give --api-key-file (only a loopback --base-url may go without one)");
@@ -214,6 +230,7 @@ CollectSummary collect_responses(const CollectConfig& config) {
            " to request from ", config.base_url);
 
   JsonlAppender out(jsonl);
+  out.end_last_line();
   std::mt19937_64 rng(std::random_device{}());
   CURLM* multi = curl_multi_init();
   SAEDIFF_CHECK(multi != nullptr, "curl_multi_init failed");
@@ -356,24 +373,26 @@ CollectSummary collect_responses(const CollectConfig& config) {
         if (code != CURLE_OK) {
           error = cat("network: ", curl_easy_strerror(code));
           retryable = true;
-        } else if (status == 401 || status == 403) {
+        } else if (status == 401) {
           // The key itself is refused: every other request would be too. Record it and stop at once.
-          finish(t.pair, std::nullopt, cat("HTTP ", status, ": ", t.body.substr(0, 300)), std::nullopt, nullptr, latency_ms);
-          SAEDIFF_FAIL("the API refused the key (HTTP ", status, " from ", url, "): check ", config.api_key_env,
+          finish(t.pair, std::nullopt, cat("HTTP 401: ", excerpt(t.body, 300)), std::nullopt, nullptr, latency_ms);
+          SAEDIFF_FAIL("the API refused the key (HTTP 401 from ", url, "): check ", config.api_key_env,
                        config.api_key_file.empty() ? "" : " / --api-key-file", "; nothing more was requested");
         } else if (status != 200) {
-          error = cat("HTTP ", status, ": ", t.body.substr(0, 300));
+          error = cat("HTTP ", status, ": ", excerpt(t.body, 300));
           retryable = status == 408 || status == 429 || status >= 500;
-          if (status == 400) log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id,
-                                      ": the API rejected the request as invalid (HTTP 400), not retried: ",
-                                      t.body.substr(0, 300));
+          // 400 (invalid request) and 403 (OpenRouter: the input was flagged by moderation) concern this pair
+          // only: it fails at once, without retries, and the run goes on.
+          if (status == 400 || status == 403)
+            log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id, ": HTTP ", status,
+                     ", not retried: ", excerpt(t.body, 300));
         } else {
           const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {
-            error = "response is not JSON: " + t.body.substr(0, 200);
+            error = "response is not JSON: " + excerpt(t.body, 200);
             retryable = true;
           } else if (j.contains("error")) {
-            error = "API error: " + j["error"].dump().substr(0, 300);
+            error = "API error: " + excerpt(j["error"].dump(), 300);
             retryable = true;
           } else {
             const auto* content = j.contains("choices") && j["choices"].is_array() && !j["choices"].empty() &&

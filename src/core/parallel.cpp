@@ -39,7 +39,13 @@ void parallel_for(size_t n, int n_threads, const std::function<void(size_t)>& fn
     }
   };
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < n_worker; ++t) threads.emplace_back(work);
+  try {
+    for (size_t t = 1; t < n_worker; ++t) threads.emplace_back(work);
+  } catch (...) {  // no more threads to be had (ulimit -u): stop, join those started, report
+    next.store(n);
+    for (std::thread& t : threads) t.join();
+    throw;
+  }
   work();
   for (std::thread& t : threads) t.join();
   if (error) std::rethrow_exception(error);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "text/utf8.h"
 
 namespace saediff {
 
@@ -108,6 +109,11 @@ std::vector<Prompt> read_prompts(const std::string& path) {
     SAEDIFF_CHECK(!p.id.empty(), path, ": record ", r + 1, " has an empty id");
     SAEDIFF_CHECK(!p.text.empty(), path, ": prompt '", p.id, "' is empty");
     SAEDIFF_CHECK(seen.insert(p.id).second, path, ": duplicate prompt id '", p.id, "'");
+    for (const std::string& field : row) {
+      const size_t bad = find_invalid_utf8(field);
+      SAEDIFF_CHECK(bad == std::string::npos, path, ": record ", r + 1, " (id '", to_valid_utf8(p.id),
+                    "') is not UTF-8 at byte ", bad, " of a field: save the file as UTF-8");
+    }
     for (size_t i = 0; i < header.size(); ++i) {
       if (static_cast<int>(i) != c_id && static_cast<int>(i) != c_cat && static_cast<int>(i) != c_prompt)
         p.extra[header[i]] = row[i];

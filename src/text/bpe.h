@@ -42,7 +42,7 @@ class MergeTable {
 
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};  // ids are < 2^31, so no pair key is all ones
-  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_) & mask_; }
   std::vector<uint64_t> keys_ = std::vector<uint64_t>(1, kEmpty), values_ = std::vector<uint64_t>(1, 0);
   size_t mask_ = 0;
   int shift_ = 63;

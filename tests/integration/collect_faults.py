@@ -9,7 +9,8 @@
    truncated answer (finish_reason "length") counted, tokens and cost summed per set, the key nowhere.
 2. SIGTERM mid-run: exits 143 soon, every line of responses.jsonl whole, the summary says so; a resume
    finishes the rest.
-3. A 401: the run stops at once with a clear message, one request for it, no retries.
+3. A 401: the run stops at once with a clear message, one request for it, no retries. A 403 (moderation)
+   and a 400 with a body that is not UTF-8 fail their own pair only.
 4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server; a progress
    bar on a terminal; no key in debug logs.
 5. The study config (configs/gemini_flash.toml with configs/prompts/gemini_flash.csv) collects every pair
@@ -141,6 +142,8 @@ def main(work):
         s2 = json.load(open(os.path.join(out2, "collect_summary.json")))
         check(s2["interrupted_by_signal"] == 15 and "run the same command again to resume" in err2,
               "the summary and the log say it was interrupted")
+        with open(os.path.join(out2, "responses.jsonl"), "rb+") as f:  # a last line without its newline
+            f.truncate(os.path.getsize(os.path.join(out2, "responses.jsonl")) - 1)
         r = subprocess.run(cmd2, env=env, capture_output=True, text=True)
         recs2, _ = records(out2)
         check(r.returncode == 0 and len({x["prompt_id"] for x in recs2}) == 30 and len(recs2) == 30,
@@ -158,6 +161,20 @@ def main(work):
         check(sum("[unauth]" in q["prompt"] for q in after) == 1 and len(after) <= 2,
               f"no retry and nothing more requested after a 401 ({len(after)} requests)")
         check(KEY not in r.stderr, "the refused key is not printed")
+
+        # 3b. 403 (moderation) and a 400 whose body is not UTF-8 fail their own pair only, without retries.
+        out3b = os.path.join(work, "out-403")
+        write_prompts(prompts, [["f", "mod", "edgy [flagged]"], ["bb", "enc", "odd [badbody]"], ["fine", "plain", "ok"]])
+        n_before = len(requests(log))
+        r = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out3b,
+                            "--base-url", base], env=env, capture_output=True, text=True)
+        after = requests(log)[n_before:]
+        recs3b, _ = records(out3b)
+        by3b = {x["prompt_id"]: x for x in recs3b}
+        check(r.returncode == 3 and len(after) == 3 and by3b["fine"]["response"] is not None,
+              f"403 and 400 fail their pair at once and the run goes on (exit {r.returncode}, {len(after)} requests)")
+        check("HTTP 403" in by3b["f"]["error"] and "\ufffd" in by3b["bb"]["error"],
+              "a body that is not UTF-8 is recorded with U+FFFD, not a crash")
 
         # 4. --rpm, --api-key-file, --reasoning, --extra-body.
         out4 = os.path.join(work, "out-rpm")
@@ -190,6 +207,15 @@ def main(work):
         bad = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4,
                               "--base-url", base, "--reasoning", "[1, 2]"], env=env, capture_output=True, text=True)
         check(bad.returncode != 0 and "--reasoning must be a JSON object" in bad.stderr, "a bad --reasoning is a clear error")
+        plain = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4,
+                                "--base-url", "http://api.example.com/v1"], env=env, capture_output=True, text=True)
+        check(plain.returncode != 0 and "is not https" in plain.stderr, "a plain-http API URL is refused (the key)")
+        latin1 = os.path.join(work, "latin1.csv")
+        with open(latin1, "wb") as f:
+            f.write(b"id,category,prompt\nx,c,caf\xe9\n")
+        bad = subprocess.run([SAEDIFF, "collect", "--prompts", latin1, "--model", "a=vendor/a", "--out", out4,
+                              "--base-url", base], env=env, capture_output=True, text=True)
+        check(bad.returncode != 0 and "is not UTF-8" in bad.stderr, "a prompt CSV that is not UTF-8 is a clear error")
 
         # 5. The study config, end to end against the loopback server.
         out5 = os.path.join(work, "out-study")

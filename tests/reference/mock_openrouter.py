@@ -11,6 +11,8 @@ prompt:
   [ratedate]  the first request gets 429 with Retry-After as an HTTP-date 2 s ahead
   [reject]    always HTTP 400 (a permanent failure)
   [unauth]    always HTTP 401 (a refused key)
+  [flagged]   always HTTP 403 (OpenRouter: the input was flagged by moderation)
+  [badbody]   always HTTP 400 with a body that is not UTF-8
   [apierror]  HTTP 200 with an {"error": ...} body, always
   [html502]   the first 2 requests get 502 with an HTML body; [html503] the first gets 503 with HTML
   [truncjson] the first request gets 200 with a JSON body cut in half (Content-Length matching)
@@ -96,6 +98,10 @@ class Handler(BaseHTTPRequestHandler):
             status, body = 400, {"error": {"message": "invalid request"}}
         elif "[unauth]" in prompt:
             status, body = 401, {"error": {"message": "No auth credentials found", "code": 401}}
+        elif "[flagged]" in prompt:
+            status, body = 403, {"error": {"message": "Your input was flagged", "code": 403}}
+        elif "[badbody]" in prompt:
+            status, raw = 400, (b'{"error": {"message": "caf\xe9 \xff\xfe invalid"}}', "application/json", None)
         elif ("[html502]" in prompt and n <= 2) or ("[html503]" in prompt and n == 1):
             status, raw = (502 if "[html502]" in prompt else 503), (HTML, "text/html", None)
         elif "[truncjson]" in prompt and n == 1:
