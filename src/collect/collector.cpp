@@ -45,6 +45,15 @@ std::string utc_now() {
 // another encoding becomes U+FFFD), so that the record can always be written as JSON.
 std::string excerpt(const std::string& body, size_t n) { return to_valid_utf8(std::string_view(body).substr(0, n)); }
 
+// `s` without leading and trailing ASCII whitespace (a key file's newline, a header's padding).
+std::string trim_ascii(std::string s) {
+  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!s.empty() && space(s.back())) s.pop_back();
+  size_t first = 0;
+  while (first < s.size() && space(s[first])) ++first;
+  return s.substr(first);
+}
+
 bool is_loopback(const std::string& url) {
   static const std::regex re(R"(^https?://(localhost|127\.[0-9.]+|\[::1\])(:[0-9]+)?(/.*)?$)");
   return std::regex_match(url, re);
@@ -173,9 +182,7 @@ std::string read_api_key(const CollectConfig& config) {
   } else if (const char* env = std::getenv(config.api_key_env.c_str()); env != nullptr) {
     key = env;
   }
-  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
-  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.front()))) key.erase(0, 1);
-  return key;
+  return trim_ascii(key);
 }
 
 ModelSpec parse_model_spec(const std::string& text) {
@@ -323,9 +330,7 @@ CollectSummary collect_responses(const CollectConfig& config) {
 
   auto backoff = [&](const Pair& pair, const std::string& retry_after) {
     double delay = config.retry_base_s * std::pow(2.0, pair.attempts - 1) * std::uniform_real_distribution<>(0.5, 1.5)(rng);
-    std::string value = retry_after;  // "120" (seconds) or an HTTP-date
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    const std::string value = trim_ascii(retry_after);  // "120" (seconds) or an HTTP-date
     if (!value.empty()) {
       char* end = nullptr;
       const double seconds = std::strtod(value.c_str(), &end);
@@ -337,6 +342,18 @@ CollectSummary collect_responses(const CollectConfig& config) {
     }
     return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(std::min(delay, 300.0) * 1000));
   };
+
+  // Transfers still in flight (an error, or a stop signal) are dropped unrecorded; a resume requests them.
+  const auto close_transfers = [&] {
+    for (auto& [easy, t] : active) {
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+      curl_slist_free_all(t.headers);
+    }
+    active.clear();
+    curl_multi_cleanup(multi);
+  };
+  const std::string csv_path = (std::filesystem::path(config.out) / "responses.csv").string();
 
   try {
     while ((!queue.empty() || !active.empty()) && stop.caught() == 0) {
@@ -384,8 +401,8 @@ CollectSummary collect_responses(const CollectConfig& config) {
           // 400 (invalid request) and 403 (OpenRouter: the input was flagged by moderation) concern this pair
           // only: it fails at once, without retries, and the run goes on.
           if (status == 400 || status == 403)
-            log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id, ": HTTP ", status,
-                     ", not retried: ", excerpt(t.body, 300));
+            log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id, ": not retried: ",
+                     error);
         } else {
           const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {
@@ -439,30 +456,20 @@ CollectSummary collect_responses(const CollectConfig& config) {
         CURLM_CHECK(curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr));
     }
   } catch (...) {
-    for (auto& [easy, t] : active) {
-      curl_multi_remove_handle(multi, easy);
-      curl_easy_cleanup(easy);
-      curl_slist_free_all(t.headers);
-    }
-    curl_multi_cleanup(multi);
-    write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
+    close_transfers();
+    write_responses_csv(csv_path, prompts, config, records);
     throw;
   }
-  // Stopped by a signal: transfers in flight are dropped unrecorded, so a resume requests them again.
-  for (auto& [easy, t] : active) {
-    curl_multi_remove_handle(multi, easy);
-    curl_easy_cleanup(easy);
-    curl_slist_free_all(t.headers);
-  }
-  curl_multi_cleanup(multi);
+  const size_t n_dropped = active.size();  // stopped by a signal: these go unrecorded, a resume asks again
+  close_transfers();
   summary.interrupted_by = stop.caught();
   progress.finish();
-  write_responses_csv((std::filesystem::path(config.out) / "responses.csv").string(), prompts, config, records);
+  write_responses_csv(csv_path, prompts, config, records);
   write_file_atomic((std::filesystem::path(config.out) / "collect_summary.json").string(),
                     summary_json(summary).dump(2) + "\n");
   if (repaired.total() > 0) log_warn("collect: response bodies: ", describe_repairs(repaired));
   if (summary.interrupted_by != 0) {
-    log_warn("collect: stopped by signal ", summary.interrupted_by, " with ", active.size() + queue.size(),
+    log_warn("collect: stopped by signal ", summary.interrupted_by, " with ", n_dropped + queue.size(),
              " pairs not done; run the same command again to resume");
   }
   log_info("collect: ", summary.n_ok, " collected, ", summary.n_failed, " failed, ", summary.n_skipped,

@@ -55,7 +55,7 @@ struct CollectSummary {
 };
 
 // Runs on one process (rank 0). Also writes DIR/responses.csv and DIR/collect_summary.json. Throws
-// saediff::Error on bad input, and at once when the API refuses the key (401/403). SIGINT/SIGTERM stop it
+// saediff::Error on bad input, and at once when the API refuses the key (401). SIGINT/SIGTERM stop it
 // cleanly: nothing more is started, transfers in flight are dropped (they are requested again on resume),
 // and everything recorded stays.
 CollectSummary collect_responses(const CollectConfig& config);
