@@ -41,7 +41,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> id_to_token;  // [vocab_size]; "" for unused ids
   std::vector<std::string> id_to_bytes;  // [vocab_size]; what the ByteLevel decoder makes of each token
   std::vector<uint8_t> is_added;         // [vocab_size]
-  StringIdMap token_to_id;               // vocab and added tokens
+  StringIdMap added_ids;                 // added token content -> id (wins over the vocab, as in HF)
 
   void encode_plain(std::string_view text, std::vector<int32_t>& out) const;
   void encode_between_raw(std::string_view text, std::vector<int32_t>& out) const;
@@ -119,12 +119,11 @@ Tokenizer Tokenizer::from_json_text(std::string_view json, const std::string& so
     impl->is_added.assign(n, 0);
     for (const auto& [token, id] : impl->bpe.vocab()) {
       impl->id_to_token[static_cast<size_t>(id)] = token;
-      impl->token_to_id[token] = id;
     }
     for (const auto& [content, id] : added) {  // an added token wins over a vocab entry with its id
       impl->id_to_token[static_cast<size_t>(id)] = content;
       impl->is_added[static_cast<size_t>(id)] = 1;
-      impl->token_to_id[content] = id;
+      impl->added_ids[content] = id;
     }
     impl->id_to_bytes.resize(n);
     for (size_t id = 0; id < n; ++id) {
@@ -196,8 +195,9 @@ std::vector<std::string> Tokenizer::decode_pieces(std::span<const int32_t> ids) 
 }
 
 int32_t Tokenizer::token_id(std::string_view token) const {
-  const auto it = impl_->token_to_id.find(token);
-  SAEDIFF_CHECK(it != impl_->token_to_id.end(), "token '", token, "' is not in the vocabulary");
+  if (const auto it = impl_->added_ids.find(token); it != impl_->added_ids.end()) return it->second;
+  const auto it = impl_->bpe.vocab().find(token);
+  SAEDIFF_CHECK(it != impl_->bpe.vocab().end(), "token '", token, "' is not in the vocabulary");
   return it->second;
 }
 
