@@ -152,22 +152,13 @@ SCRIPT_ALPHABETS = {
 }
 
 
+SCRIPT_RANGES = [(0x400, 0x530, "cyrillic"), (0x3040, 0x3100, "kana"), (0x4E00, 0xA000, "cjk"),
+                 (0xAC00, 0xD7B0, "hangul"), (0x600, 0x700, "arabic"), (0x900, 0x980, "devanagari")]
+
+
 def script_of(word):
-    c = word[0]
-    o = ord(c)
-    if 0x400 <= o < 0x530:
-        return "cyrillic"
-    if 0x3040 <= o < 0x3100:
-        return "kana"
-    if 0x4E00 <= o < 0xA000:
-        return "cjk"
-    if 0xAC00 <= o < 0xD7B0:
-        return "hangul"
-    if 0x600 <= o < 0x700:
-        return "arabic"
-    if 0x900 <= o < 0x980:
-        return "devanagari"
-    return "latin"
+    o = ord(word[0])
+    return next((name for lo, hi, name in SCRIPT_RANGES if lo <= o < hi), "latin")
 
 
 def english_lines():
