@@ -16,6 +16,9 @@ packages=(
   libgtest-dev                               # unit tests
   clang libclang-rt-14-dev                   # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-torch python3-h5py python3-numpy   # independent numeric references in tests
+  python3-scipy python3-statsmodels          # statistics references (Fisher, Wilson, BH, CMH) in tests
+  python3-pandas python3-nbclient python3-nbformat python3-ipykernel  # runs report/analysis.ipynb in tests
+  chromium                                   # renders report.html headless in tests
 )
 
 # Node.js runs the HF tokenizers reference; a node already on PATH (any source) is kept.

@@ -1,6 +1,8 @@
 // Frequency diff: ranking by |diff| with exact ties, thresholds, and CSV formatting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -74,16 +76,90 @@ TEST(Diff, EmptySetIsAClearError) { EXPECT_THROW(diff_sets({1}, 0, {1}, 2), Erro
 
 TEST(Report, FeaturesCsvFormat) {
   const auto rows = diff_sets({0, 3}, 4, {2, 1}, 4);
-  std::vector<std::string> labels = {"plain", "has, comma"};
+  FeatureAnnotations notes;
+  notes.labels = {"plain", "has, comma"};
+  notes.llm_labels = {"", "llm \"quoted\""};
+  notes.cluster[1] = 2;
   const auto path = (std::filesystem::temp_directory_path() / "saediff_features.csv").string();
-  write_features_csv(path, rows, labels);
+  write_features_csv(path, rows, notes);
   std::ifstream in(path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  EXPECT_EQ(buf.str(),
-            "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value\n"
-            "0,plain,0.000000,0.500000,0.500000,0,2,0.428571,0.485714\n"
-            "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1,0.485714,0.485714\n");
+  std::string header, row0, row1, end;
+  std::getline(in, header);
+  std::getline(in, row0);
+  std::getline(in, row1);
+  EXPECT_FALSE(std::getline(in, end));
+  EXPECT_EQ(header,
+            "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value,"
+            "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,"
+            "cohens_h,log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,"
+            "length_confounded,rank_abs,rank_rel,rank_sig,cluster,llm_label");
+  // The contract's first columns keep their format.
+  EXPECT_EQ(row0.substr(0, 56), "0,plain,0.000000,0.500000,0.500000,0,2,0.428571,0.485714");
+  EXPECT_EQ(row1.substr(0, 64), "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1,0.485714,0.485714");
+  EXPECT_NE(row1.find(",2,\"llm \"\"quoted\"\"\""), std::string::npos) << row1;  // cluster 2, CSV-quoted llm label
+  EXPECT_EQ(std::count(row0.begin(), row0.end(), ','), 28);
+}
+
+TEST(Stats, WilsonInterval) {
+  // Hand values (Wilson 1927): 0/10 -> [0, 0.2775]; 5/10 -> [0.2366, 0.7634]; 10/10 -> [0.7225, 1].
+  auto [lo, hi] = wilson_interval(0, 10);
+  EXPECT_EQ(lo, 0.0);
+  EXPECT_NEAR(hi, 0.277532, 1e-6);
+  std::tie(lo, hi) = wilson_interval(5, 10);
+  EXPECT_NEAR(lo, 0.236593, 1e-6);
+  EXPECT_NEAR(hi, 0.763407, 1e-6);
+  std::tie(lo, hi) = wilson_interval(10, 10);
+  EXPECT_NEAR(lo, 0.722468, 1e-6);
+  EXPECT_EQ(hi, 1.0);
+  std::tie(lo, hi) = wilson_interval(0, 0);
+  EXPECT_EQ(lo, 0.0);
+  EXPECT_EQ(hi, 1.0);
+}
+
+TEST(Stats, NewcombeIntervalContainsTheDiff) {
+  // Newcombe (1998) table II example (a): 56/70 vs 48/80 -> [0.0524, 0.3339].
+  const auto [lo, hi] = newcombe_interval(56, 70, 48, 80);
+  EXPECT_NEAR(lo, 0.0524, 5e-5);
+  EXPECT_NEAR(hi, 0.3339, 5e-5);
+}
+
+TEST(Stats, CmhAndStandardisedDiff) {
+  // One stratum: CMH equals the continuity-corrected Mantel-Haenszel chi-square of the 2x2 table.
+  const std::vector<Stratum> one = {{30, 50, 10, 50}};
+  // E[a] = 50 * 40 / 100 = 20, Var = 50*50*40*60 / (100^2 * 99) = 6.0606; (|30-20| - 0.5)^2 / Var = 14.8913
+  EXPECT_NEAR(cmh_p_value(one), std::erfc(std::sqrt(14.89125 / 2)), 1e-6);
+  // Within-stratum rates equal, sizes unbalanced: no effect after stratification.
+  const std::vector<Stratum> confounded = {{2, 20, 8, 80}, {40, 80, 10, 20}};
+  EXPECT_NEAR(standardized_diff(confounded), 0.0, 1e-12);
+  EXPECT_GT(cmh_p_value(confounded), 0.5);
+  EXPECT_TRUE(std::isnan(standardized_diff({{1, 2, 0, 0}})));
+  EXPECT_EQ(cmh_p_value({}), 1.0);
+}
+
+TEST(Diff, RanksAndEffectSizes) {
+  const auto rows = diff_sets({10, 0, 50}, 100, {20, 3, 55}, 100);
+  ASSERT_EQ(rows.size(), 3u);
+  for (const FeatureDiff& d : rows) {
+    EXPECT_LE(d.diff_ci_low, d.diff);
+    EXPECT_GE(d.diff_ci_high, d.diff);
+    EXPECT_LE(d.lor_ci_low, d.log_odds_ratio);
+    EXPECT_NEAR(d.cohens_h, 2 * std::asin(std::sqrt(d.freq_candidate)) - 2 * std::asin(std::sqrt(d.freq_baseline)), 1e-12);
+  }
+  // By |diff|: feature 0 (+0.10), then 2 (+0.05), then 1 (+0.03).
+  EXPECT_EQ(rows[0].feature, 0);
+  EXPECT_EQ(rows[0].rank_abs, 1);
+  // By |log2 ratio|: 0 -> 3 of 100 is the largest relative change.
+  const auto f1 = std::find_if(rows.begin(), rows.end(), [](const FeatureDiff& d) { return d.feature == 1; });
+  EXPECT_EQ(f1->rank_rel, 1);
+  EXPECT_EQ(rows[0].rank_sig, 1);
+}
+
+TEST(Diff, LengthStrataKeepTiesTogether) {
+  const LengthStrata s = length_strata({1, 1, 1, 1}, {1, 5, 9, 9}, 4);
+  EXPECT_EQ(s.edges, (std::vector<int64_t>{1, 5, 9}));  // quantile edges 1, 1, 5, 9 -> 1, 5, 9
+  EXPECT_EQ(s.baseline, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(s.candidate, (std::vector<int32_t>{0, 1, 2, 2}));
+  EXPECT_THROW(length_strata({1}, {1}, 0), Error);
 }
 
 }  // namespace
