@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
+#include "app/evidence_pass.h"
 #include "dist/mpi.h"
 #include "dist/reduce.h"
 #include "dist/shard.h"
@@ -75,6 +76,19 @@ Corpus build_corpus(const EncodeConfig& config, PoolScope scope) {
       w.pool_begin = scope == PoolScope::content ? doc.content_begin : 0;
       w.pool_end = scope == PoolScope::content ? doc.content_end : static_cast<int32_t>(doc.ids.size());
       w.ids = doc.ids;
+      // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
+      std::string text;
+      for (int32_t t = w.pool_begin; t < w.pool_end; ++t) {
+        text += tokenizer.token_bytes(w.ids[static_cast<size_t>(t)]);
+        layout.token_ids.push_back(w.ids[static_cast<size_t>(t)]);
+        layout.token_end.push_back(static_cast<int64_t>(text.size()));
+      }
+      layout.texts.push_back(text);
+      layout.prompts.push_back(r->prompt);
+      layout.categories.push_back(r->category);
+      if (layout.model_id.empty()) layout.model_id = r->model;
+      if (layout.collected_first.empty() || r->collected_at < layout.collected_first) layout.collected_first = r->collected_at;
+      layout.collected_last = std::max(layout.collected_last, r->collected_at);
       corpus.work.push_back(std::move(w));
       layout.doc_ids.push_back(r->prompt_id);
     }
@@ -87,7 +101,8 @@ std::string layout_to_json(const std::vector<SetLayout>& sets) {
   nlohmann::json j = nlohmann::json::array();
   for (const SetLayout& s : sets) {
     j.push_back({{"name", s.name}, {"first_doc", s.first_doc}, {"doc_ids", s.doc_ids}, {"failed", s.failed_doc_ids},
-                 {"truncated", s.truncated_doc_ids}});
+                 {"truncated", s.truncated_doc_ids}, {"categories", s.categories}, {"model_id", s.model_id},
+                 {"collected", {s.collected_first, s.collected_last}}});
   }
   return j.dump();
 }
@@ -101,6 +116,10 @@ std::vector<SetLayout> layout_from_json(const std::string& text) {
     s.doc_ids = j["doc_ids"].get<std::vector<std::string>>();
     s.failed_doc_ids = j["failed"].get<std::vector<std::string>>();
     s.truncated_doc_ids = j["truncated"].get<std::vector<std::string>>();
+    s.categories = j["categories"].get<std::vector<std::string>>();
+    s.model_id = j["model_id"].get<std::string>();
+    s.collected_first = j["collected"][0].get<std::string>();
+    s.collected_last = j["collected"][1].get<std::string>();
     sets.push_back(std::move(s));
   }
   return sets;
@@ -158,7 +177,7 @@ EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved
     layout_json = layout_to_json(corpus.sets);
   }
   mpi::broadcast(layout_json);
-  std::vector<SetLayout> sets = layout_from_json(layout_json);
+  std::vector<SetLayout> sets = rank == 0 ? std::move(corpus.sets) : layout_from_json(layout_json);
   const std::vector<DocWork> mine = distribute_documents(corpus.work, MPI_COMM_WORLD);
   corpus.work.clear();
   int64_t n_doc = 0, n_failed = 0;
@@ -187,6 +206,7 @@ EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved
       const torch::Tensor h = model.forward(w.ids);  // [n_token, d_model] float32
       const torch::Tensor f = sae.encode(h);         // [n_token, d_sae] float32
       PooledDoc doc = pool_features(f, w.pool_begin, w.pool_end, w.doc_index);
+      token_topk(f, w.pool_begin, w.pool_end, config.token_topk, doc);
       size_t s = 0;
       while (s + 1 < sets.size() && sets[s + 1].first_doc <= w.doc_index) ++s;
       for (size_t k = 0; k < doc.feature.size(); ++k) {
@@ -206,11 +226,44 @@ EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved
                                counts.begin() + static_cast<ptrdiff_t>((s + 1) * static_cast<size_t>(d_sae)));
   }
 
+  // Evidence pass: the top-diff features' exact per-token activations in their strongest documents.
+  timer.reset();
+  const std::vector<int32_t> ev_features = evidence_features(counts, sets, d_sae, config.evidence_features);
+  const std::map<int64_t, std::vector<int32_t>> plan = plan_evidence(ev_features, sets, pooled, config.evidence_docs, MPI_COMM_WORLD);
+  for (const auto& [doc, features] : plan) {
+    size_t s = 0;
+    while (s + 1 < sets.size() && sets[s + 1].first_doc <= doc) ++s;
+    for (int32_t f : features) {
+      sets[s].evidence_row.push_back(doc - sets[s].first_doc);
+      sets[s].evidence_feature.push_back(f);
+    }
+  }
+  int64_t n_rerun = 0;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      const auto it = plan.find(mine[i].doc_index);
+      if (it == plan.end()) continue;
+      const DocWork& w = mine[i];
+      const torch::Tensor f = sae.encode(model.forward(w.ids));
+      const torch::Tensor idx = torch::tensor(std::vector<int64_t>(it->second.begin(), it->second.end()), torch::kLong).to(f.device());
+      const torch::Tensor v = f.slice(0, w.pool_begin, w.pool_end).index_select(1, idx).t().contiguous().to(torch::kCPU);
+      pooled[i].evidence_values.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+      ++n_rerun;
+    }
+  }
+  log_info("evidence: ", ev_features.size(), " top-diff features; ran ", n_rerun, " of this rank's documents again in ",
+           timer.seconds(), " s");
+
   EncodedAttrs attrs;
   attrs.text = {{"model", config.model},      {"sae", config.sae},          {"pooling", pool_scope_name(scope)},
                 {"dtype", config.dtype},      {"config", resolved_config},  {"version", kVersion},
-                {"commit", kGitCommit},       {"reduce", backend == ReduceBackend::nccl ? "nccl" : "mpi"}};
-  attrs.integer = {{"layer", config.layer}, {"d_model", model.config().d_model}, {"n_rank", n_rank}};
+                {"commit", kGitCommit},       {"reduce", backend == ReduceBackend::nccl ? "nccl" : "mpi"},
+                {"tokenizer", config.tokenizer.empty() ? (std::filesystem::path(config.model) / "tokenizer.json").string()
+                                                       : config.tokenizer}};
+  attrs.integer = {{"layer", config.layer}, {"d_model", model.config().d_model}, {"n_rank", n_rank},
+                   {"token_topk", config.token_topk}, {"evidence_features", config.evidence_features},
+                   {"evidence_docs", config.evidence_docs}};
   attrs.threshold = config.threshold;
   std::filesystem::path out_dir = std::filesystem::path(config.out).parent_path();
   if (rank == 0 && !out_dir.empty()) std::filesystem::create_directories(out_dir);

@@ -7,11 +7,22 @@
 //   /sets/<set>/active_docs     [d_sae]  int64: documents whose max > attr `threshold` (reduced across ranks)
 //   /sets/<set>/failed_doc_id   [n]      strings: responses that failed to collect (never encoded)
 //   /sets/<set>/truncated_doc_id [n]     strings: encoded responses cut by max_tokens (finish_reason "length")
+//   /sets/<set>/category        [N]      strings: the prompt's category
+//   /sets/<set>/prompt/{indptr [N+1] int64, utf8 [bytes] uint8}   ragged UTF-8: the prompt of each document
+//   /sets/<set>/text/{indptr [N+1] int64, utf8 [bytes] uint8}     ragged UTF-8: the pooled tokens' bytes
+//   /sets/<set>/tokens/{indptr [N+1] int64, id [T] int32, end [T] int64,
+//                       topk_feature [T, K] int32, topk_value [T, K] float32}   per pooled token: its id,
+//        its end byte in the document's text row, and its K strongest features (-1 / 0 in unused slots);
+//        attribute k (topk_* absent when k = 0)
+//   /sets/<set>/evidence/{row [E] int64, feature [E] int32, indptr [E+1] int64, values [V] float32}   exact
+//        per-token activations of the top-diff features in their strongest documents: entry e is feature[e] in
+//        document row[e], its values[indptr[e]:indptr[e+1]] one per pooled token; entries sorted by (row, feature)
 #include <mpi.h>
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace saediff {
@@ -25,6 +36,44 @@ struct PooledDoc {
   std::vector<float> max;        // [nnz] max over pooled tokens
   std::vector<float> sum;        // [nnz] sum over pooled tokens
   std::vector<float> count;      // [nnz] number of pooled tokens > 0
+  std::vector<int32_t> topk_feature;  // [n_pooled * k] per pooled token, strongest first; -1 in unused slots
+  std::vector<float> topk_value;      // [n_pooled * k]
+  std::vector<float> evidence_values; // [n_evidence * n_pooled]: this document's evidence entries, in order
+};
+
+// Ragged UTF-8 strings: row i is bytes[indptr[i], indptr[i + 1]).
+struct RaggedText {
+  std::vector<int64_t> indptr{0};
+  std::string bytes;
+  void push_back(std::string_view s) {
+    bytes.append(s);
+    indptr.push_back(static_cast<int64_t>(bytes.size()));
+  }
+  std::string_view row(size_t i) const {
+    return std::string_view(bytes).substr(static_cast<size_t>(indptr[i]), static_cast<size_t>(indptr[i + 1] - indptr[i]));
+  }
+  size_t size() const { return indptr.size() - 1; }
+};
+
+// Per pooled token of every document of a set (empty when the file has no token rows).
+struct TokenRows {
+  int64_t k = 0;                      // features kept per token
+  std::vector<int64_t> indptr;        // [N + 1] token rows per document (= cumulative n_pooled)
+  std::vector<int32_t> id;            // [T] token ids
+  std::vector<int64_t> end;           // [T] end byte of the token within its document's text row
+  std::vector<int32_t> topk_feature;  // [T * k]
+  std::vector<float> topk_value;      // [T * k]
+  bool empty() const { return indptr.empty(); }
+};
+
+// Exact per-token activations of selected (document, feature) pairs (empty in older files).
+struct EvidenceRows {
+  std::vector<int64_t> row;      // [E] sorted by (row, feature)
+  std::vector<int32_t> feature;  // [E]
+  std::vector<int64_t> indptr;   // [E + 1] into values
+  std::vector<float> values;     // one per pooled token of the entry's document
+  // The values of `feature` in document `row`, or nullptr when the file has none; n receives their count.
+  const float* find(int64_t r, int32_t f, int64_t& n) const;
 };
 
 struct SetLayout {
@@ -34,11 +83,22 @@ struct SetLayout {
   std::vector<std::string> failed_doc_ids;   // responses that failed to collect
   std::vector<std::string> truncated_doc_ids;  // encoded, but cut by max_tokens (finish_reason "length")
   std::vector<int64_t> active_docs;          // [d_sae] reduced counts (same on every rank)
+  std::vector<std::string> categories;       // [N] the prompt's category
+  std::string model_id;                      // the provider's model id the set was collected from
+  std::string collected_first, collected_last;  // ISO 8601 range of the set's collected_at
+  // Rank 0 only (never sent to the other ranks): per document, the prompt, the pooled text, and the
+  // pooled tokens' ids and end bytes within the text (concatenated over the set's documents).
+  RaggedText prompts, texts;
+  std::vector<int32_t> token_ids;
+  std::vector<int64_t> token_end;
+  // Every rank: the evidence entries (row, feature), sorted; their values come from the owners' PooledDoc.
+  std::vector<int64_t> evidence_row;
+  std::vector<int32_t> evidence_feature;
 };
 
 struct EncodedAttrs {
   std::map<std::string, std::string> text;  // model, sae, pooling, dtype, config, version, ...
-  std::map<std::string, int64_t> integer;   // layer, d_sae, d_model, n_rank, ...
+  std::map<std::string, int64_t> integer;   // layer, d_sae, d_model, n_rank, token_topk, ...
   double threshold = 0.5;                   // the threshold of active_docs
 };
 
@@ -64,6 +124,12 @@ struct EncodedSet {
   double active_threshold = 0.0;
   std::vector<std::string> failed_doc_ids;
   std::vector<std::string> truncated_doc_ids;  // empty in files written before it existed
+  // Empty in files written before they existed:
+  std::string model_id, collected_first, collected_last;
+  std::vector<std::string> categories;
+  RaggedText prompts, texts;
+  TokenRows tokens;
+  EvidenceRows evidence;
 };
 
 struct EncodedFile {

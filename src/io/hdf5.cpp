@@ -93,11 +93,11 @@ T read_scalar_attr(hid_t obj, const std::string& name, hid_t mem_type) {
 }
 
 template <typename T>
-std::vector<T> read_numeric(hid_t loc, const std::string& path, hid_t mem_type) {
+std::vector<T> read_numeric(hid_t loc, const std::string& path, hid_t mem_type, int ndims = 1) {
   SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
   Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
   Handle space(H5_CHECK(H5Dget_space(ds)));
-  SAEDIFF_CHECK(H5Sget_simple_extent_ndims(space) == 1, "HDF5 dataset '", path, "' must be one-dimensional");
+  SAEDIFF_CHECK(H5Sget_simple_extent_ndims(space) == ndims, "HDF5 dataset '", path, "' must have ", ndims, " dimension(s)");
   std::vector<T> out(static_cast<size_t>(H5_CHECK(H5Sget_simple_extent_npoints(space))));
   if (!out.empty()) H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
   return out;
@@ -173,11 +173,14 @@ bool exists(hid_t loc, const std::string& path) {
 std::vector<int64_t> read_int64(hid_t loc, const std::string& path) {
   return read_numeric<int64_t>(loc, path, H5T_NATIVE_INT64);
 }
-std::vector<int32_t> read_int32(hid_t loc, const std::string& path) {
-  return read_numeric<int32_t>(loc, path, H5T_NATIVE_INT32);
+std::vector<int32_t> read_int32(hid_t loc, const std::string& path, int ndims) {
+  return read_numeric<int32_t>(loc, path, H5T_NATIVE_INT32, ndims);
 }
-std::vector<float> read_float(hid_t loc, const std::string& path) {
-  return read_numeric<float>(loc, path, H5T_NATIVE_FLOAT);
+std::vector<float> read_float(hid_t loc, const std::string& path, int ndims) {
+  return read_numeric<float>(loc, path, H5T_NATIVE_FLOAT, ndims);
+}
+std::vector<uint8_t> read_uint8(hid_t loc, const std::string& path) {
+  return read_numeric<uint8_t>(loc, path, H5T_NATIVE_UINT8);
 }
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& path) {

@@ -51,10 +51,11 @@ std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name);
 
 bool exists(hid_t loc, const std::string& path);
 
-// Whole-dataset serial reads.
+// Whole-dataset serial reads, row-major; the dataset must have `ndims` dimensions.
 std::vector<int64_t> read_int64(hid_t loc, const std::string& path);
-std::vector<int32_t> read_int32(hid_t loc, const std::string& path);
-std::vector<float> read_float(hid_t loc, const std::string& path);
+std::vector<int32_t> read_int32(hid_t loc, const std::string& path, int ndims = 1);
+std::vector<float> read_float(hid_t loc, const std::string& path, int ndims = 1);
+std::vector<uint8_t> read_uint8(hid_t loc, const std::string& path);
 std::vector<std::string> read_strings(hid_t loc, const std::string& path);  // fixed or variable length
 
 }  // namespace saediff::h5

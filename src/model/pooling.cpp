@@ -1,5 +1,9 @@
 #include "model/pooling.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "core/error.h"
 
 namespace saediff {
@@ -40,6 +44,36 @@ PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int6
   out.sum = take(sum.contiguous());
   out.count = take(count.contiguous());
   return out;
+}
+
+void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, PooledDoc& doc) {
+  SAEDIFF_CHECK(f.dim() == 2 && f.scalar_type() == torch::kFloat32, "token_topk expects [n_token, d_sae] float32");
+  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= f.size(0) && k >= 0, "bad token_topk range or k");
+  doc.topk_feature.clear();
+  doc.topk_value.clear();
+  if (k == 0 || begin == end) return;
+  const int64_t n = end - begin, kk = std::min(k, f.size(1));
+  // Sorted, then stable by id among equal values: topk alone leaves the order of ties unspecified.
+  const auto [values, indices] = f.slice(0, begin, end).topk(kk, 1, true, true);
+  const torch::Tensor v = values.to(torch::kCPU).contiguous();
+  const torch::Tensor i = indices.to(torch::kInt32).to(torch::kCPU).contiguous();
+  const float* pv = v.data_ptr<float>();
+  const int32_t* pi = i.data_ptr<int32_t>();
+  doc.topk_feature.assign(static_cast<size_t>(n * k), -1);
+  doc.topk_value.assign(static_cast<size_t>(n * k), 0.0f);
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<std::pair<float, int32_t>> row;
+    for (int64_t j = 0; j < kk; ++j) {
+      if (pv[t * kk + j] > 0) row.emplace_back(pv[t * kk + j], pi[t * kk + j]);
+    }
+    std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    for (size_t j = 0; j < row.size(); ++j) {
+      doc.topk_feature[static_cast<size_t>(t * k) + j] = row[j].second;
+      doc.topk_value[static_cast<size_t>(t * k) + j] = row[j].first;
+    }
+  }
 }
 
 }  // namespace saediff

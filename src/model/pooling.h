@@ -19,4 +19,9 @@ const char* pool_scope_name(PoolScope scope);
 // Pools rows [begin, end) and returns the sparse result (doc_index, n_token, n_pooled filled in).
 PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index);
 
+// Per pooled token of rows [begin, end), its k strongest features, strongest first (ties: lower feature
+// id first), into doc.topk_feature / doc.topk_value ([n_pooled * k]); slots past the token's active
+// features hold feature -1 and value 0. k = 0 stores nothing.
+void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, PooledDoc& doc);
+
 }  // namespace saediff
