@@ -1,16 +1,20 @@
 #include "analysis/report.h"
 
 #include <algorithm>
-#include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/clusters.h"
+#include "analysis/evidence.h"
+#include "analysis/figures.h"
+#include "analysis/labels.h"
+#include "analysis/notebook.h"
+#include "analysis/report_doc.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -19,6 +23,8 @@
 
 namespace saediff {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string fixed(double v, int digits = 6) {
   char buf[64];
@@ -32,330 +38,620 @@ std::string general(double v) {
   return buf;
 }
 
-std::string md_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
-  }
-  return out;
+std::string short_g(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.2g", v);
+  return buf;
 }
 
-struct Evidence {
-  std::string doc_id;
-  float max = 0.0f;
+std::string pct(double v) { return fixed(100 * v, 1) + "%"; }
+std::string pp(double v) { return (v > 0 ? "+" : "") + fixed(100 * v, 1) + " pp"; }
+
+// How a q-value is worded in the findings.
+std::string confidence_words(double q, double alpha) {
+  if (q < 0.001) return "strong evidence";
+  if (q < 0.01) return "moderate evidence";
+  if (q < alpha) return "weak evidence";
+  return "not significant";
+}
+
+struct LengthStats {
+  int64_t min = 0, p25 = 0, median = 0, p75 = 0, max = 0;
+  double mean = 0;
 };
 
-// The documents of `set` with the highest pooled max for `feature`.
-std::vector<Evidence> top_documents(const EncodedSet& set, int32_t feature, int k) {
-  std::vector<Evidence> all;
-  for (size_t r = 0; r + 1 < set.max.indptr.size(); ++r) {
-    const auto b = set.max.indices.begin() + set.max.indptr[r];
-    const auto e = set.max.indices.begin() + set.max.indptr[r + 1];
-    const auto it = std::lower_bound(b, e, feature);
-    if (it != e && *it == feature) {
-      all.push_back({set.doc_ids[r], set.max.values[static_cast<size_t>(it - set.max.indices.begin())]});
+LengthStats length_stats(std::vector<int64_t> v) {
+  LengthStats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const auto q = [&](double f) { return v[static_cast<size_t>(std::floor(f * static_cast<double>(v.size() - 1)))]; };
+  s.min = v.front();
+  s.p25 = q(0.25);
+  s.median = q(0.5);
+  s.p75 = q(0.75);
+  s.max = v.back();
+  double sum = 0;
+  for (int64_t x : v) sum += static_cast<double>(x);
+  s.mean = sum / static_cast<double>(v.size());
+  return s;
+}
+
+struct CategoryRow {
+  std::string category;
+  int64_t k_b = 0, n_b = 0, k_c = 0, n_c = 0;
+};
+
+// Everything the report shows, computed once.
+struct Analysis {
+  Analysis(const DiffConfig& c, const EncodedFile& f, const EncodedSet& b, const EncodedSet& k)
+      : config(c), file(f), base(b), cand(k) {}
+  const DiffConfig& config;
+  const EncodedFile& file;
+  const EncodedSet& base;
+  const EncodedSet& cand;
+  int64_t n_b = 0, n_c = 0;
+  std::vector<FeatureDiff> rows;
+  std::vector<const FeatureDiff*> up, down, by_sig, by_rel;
+  FeatureLabels labels;
+  LlmLabels llm;
+  std::map<int32_t, const LlmLabel*> llm_by_feature;
+  FeatureAnnotations notes;
+  LengthStrata strata;
+  std::vector<FeatureCluster> clusters;
+  int64_t n_significant = 0, n_sig_up = 0, n_sig_down = 0, n_confounded = 0;
+
+  std::string name(int32_t f) const {
+    const std::string& l = labels.labels[static_cast<size_t>(f)];
+    return "#" + std::to_string(f) + (l.empty() ? "" : " " + l);
+  }
+};
+
+// Whether `feature`'s pooled max in row r of `set` exceeds the threshold.
+bool active_in(const EncodedSet& set, size_t r, int32_t feature, double threshold) {
+  const auto b = set.max.indices.begin() + set.max.indptr[r];
+  const auto e = set.max.indices.begin() + set.max.indptr[r + 1];
+  const auto it = std::lower_bound(b, e, feature);
+  return it != e && *it == feature && set.max.values[static_cast<size_t>(it - set.max.indices.begin())] > threshold;
+}
+
+std::vector<CategoryRow> category_rows(const Analysis& a, int32_t feature) {
+  std::map<std::string, CategoryRow> by;
+  const double t = a.config.threshold;
+  for (size_t r = 0; r < a.base.categories.size(); ++r) {
+    CategoryRow& c = by[a.base.categories[r]];
+    ++c.n_b;
+    c.k_b += active_in(a.base, r, feature, t) ? 1 : 0;
+  }
+  for (size_t r = 0; r < a.cand.categories.size(); ++r) {
+    CategoryRow& c = by[a.cand.categories[r]];
+    ++c.n_c;
+    c.k_c += active_in(a.cand, r, feature, t) ? 1 : 0;
+  }
+  std::vector<CategoryRow> out;
+  for (auto& [name, row] : by) {
+    row.category = name;
+    out.push_back(row);
+  }
+  return out;
+}
+
+void cluster_top_features(Analysis& a) {
+  std::vector<int32_t> features;
+  for (const auto* list : {&a.up, &a.down})
+    for (const FeatureDiff* d : *list) features.push_back(d->feature);
+  std::map<int32_t, size_t> index;
+  for (size_t i = 0; i < features.size(); ++i) index[features[i]] = i;
+  std::vector<std::vector<int64_t>> docs(features.size());
+  int64_t offset = 0;
+  for (const EncodedSet* set : {&a.base, &a.cand}) {
+    for (size_t r = 0; r + 1 < set->max.indptr.size(); ++r) {
+      for (auto k = static_cast<size_t>(set->max.indptr[r]); k < static_cast<size_t>(set->max.indptr[r + 1]); ++k) {
+        const auto it = index.find(set->max.indices[k]);
+        if (it != index.end() && set->max.values[k] > a.config.threshold) docs[it->second].push_back(offset + static_cast<int64_t>(r));
+      }
+    }
+    offset += static_cast<int64_t>(set->doc_ids.size());
+  }
+  a.clusters = cluster_features(features, docs, a.n_b + a.n_c, a.config.cluster_npmi);
+  for (size_t c = 0; c < a.clusters.size(); ++c)
+    for (int32_t f : a.clusters[c].features) a.notes.cluster[f] = static_cast<int>(c) + 1;
+}
+
+std::vector<std::string> key_findings(const Analysis& a) {
+  const DiffConfig& c = a.config;
+  std::vector<std::string> out;
+  out.push_back(cat("Of ", a.rows.size(), " features active in either set, **", a.n_significant, "** differ in frequency at q < ",
+                    c.alpha, " (two-sided Fisher exact test, Benjamini-Hochberg): ", a.n_sig_up, " are more frequent in **",
+                    md_escape(c.candidate), "** and ", a.n_sig_down, " in **", md_escape(c.baseline), "**."));
+  // The strongest significant differences; features with the same counts (common when one set is much
+  // shorter or a model always does something) are stated together.
+  std::vector<std::vector<const FeatureDiff*>> groups;
+  for (const FeatureDiff& d : a.rows) {
+    if (d.q_value >= c.alpha) continue;
+    const FeatureDiff* g = groups.empty() ? nullptr : groups.back().front();
+    if (g != nullptr && g->count_baseline == d.count_baseline && g->count_candidate == d.count_candidate &&
+        g->length_confounded == d.length_confounded) {
+      groups.back().push_back(&d);
+    } else if (groups.size() < 6) {
+      groups.push_back({&d});
+    } else {
+      break;
     }
   }
-  std::stable_sort(all.begin(), all.end(), [](const Evidence& a, const Evidence& b) { return a.max > b.max; });
-  if (all.size() > static_cast<size_t>(k)) all.resize(static_cast<size_t>(k));
-  return all;
-}
-
-std::string evidence_cell(const std::vector<Evidence>& ev) {
-  std::string out;
-  for (const Evidence& e : ev) out += (out.empty() ? "" : ", ") + md_escape(e.doc_id) + " (" + fixed(e.max, 2) + ")";
-  return out.empty() ? "–" : out;
-}
-
-void feature_table(std::ostringstream& md, const std::vector<const FeatureDiff*>& rows, const EncodedSet& base,
-                   const EncodedSet& cand, const std::vector<std::string>& labels, const DiffConfig& config) {
-  md << "| rank | feature | label | freq " << md_escape(config.baseline) << " | freq " << md_escape(config.candidate)
-     << " | diff | q | top " << md_escape(config.baseline) << " docs (max) | top " << md_escape(config.candidate)
-     << " docs (max) |\n|---:|---:|---|---:|---:|---:|---:|---|---|\n";
-  int rank = 0;
-  for (const FeatureDiff* d : rows) {
-    md << "| " << ++rank << " | " << d->feature << " | " << md_escape(labels[static_cast<size_t>(d->feature)]) << " | "
-       << fixed(d->freq_baseline, 3) << " (" << d->count_baseline << ") | " << fixed(d->freq_candidate, 3) << " ("
-       << d->count_candidate << ") | " << (d->diff > 0 ? "+" : "") << fixed(d->diff, 3) << " | " << general(d->q_value)
-       << " | "
-       << evidence_cell(top_documents(base, d->feature, config.top_docs)) << " | "
-       << evidence_cell(top_documents(cand, d->feature, config.top_docs)) << " |\n";
+  for (const auto& group : groups) {
+    const FeatureDiff& d = *group.front();
+    std::string names;
+    for (size_t i = 0; i < group.size() && i < 8; ++i) names += (i == 0 ? "" : ", ") + cat("**", md_escape(a.name(group[i]->feature)), "**");
+    if (group.size() > 8) names += cat(" and ", group.size() - 8, " more");
+    std::string s = cat(names, group.size() > 1 ? " are each" : " is", " in ", pct(d.freq_baseline), " of ", md_escape(c.baseline),
+                        " answers and ", pct(d.freq_candidate), " of ", md_escape(c.candidate), " answers (", pp(d.diff),
+                        ", 95% CI ", pp(d.diff_ci_low), " to ", pp(d.diff_ci_high), "; q = ", short_g(d.q_value), "): ",
+                        confidence_words(d.q_value, c.alpha), ".");
+    if (d.length_confounded && !std::isfinite(d.diff_length_adjusted)) {
+      s += " But no answers of the two sets share a length range, so length cannot be controlled for: the difference "
+           "may be entirely one of answer length.";
+    } else if (d.length_confounded) {
+      s += cat(" But among answers of similar length the difference is ", pp(d.diff_length_adjusted), " (CMH q = ",
+               short_g(d.q_cmh), "): it may reflect answer length rather than content.");
+    }
+    for (const FeatureDiff* g : group) {
+      const auto llm = a.llm_by_feature.find(g->feature);
+      if (llm != a.llm_by_feature.end()) s += cat(" LLM label of #", g->feature, ": \"", md_escape(llm->second->label), "\".");
+    }
+    out.push_back(s);
   }
-  if (rows.empty()) md << "| – | | | | | | | | |\n";
-}
-
-std::string html_escape(const std::string& in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+  if (a.n_significant == 0) {
+    out.push_back(cat("No feature differs at q < ", c.alpha, ". The largest differences are within what chance gives with ",
+                      a.n_b, " and ", a.n_c, " documents; collect more prompts before reading them as changes."));
+  }
+  for (const FeatureCluster& cl : a.clusters) {
+    if (cl.features.size() < 2) continue;
+    int rising = 0;
+    std::string names;
+    for (int32_t f : cl.features) {
+      const auto it = std::find_if(a.rows.begin(), a.rows.end(), [&](const FeatureDiff& d) { return d.feature == f; });
+      rising += it != a.rows.end() && it->diff > 0 ? 1 : 0;
+      names += (names.empty() ? "" : ", ") + md_escape(a.name(f));
+    }
+    const auto n = static_cast<int>(cl.features.size());
+    out.push_back(cat("These ", n, " top features fire in the same documents (mean NPMI ", fixed(cl.mean_npmi, 2), ")",
+                      rising == n ? cat(" and all are more frequent in ", md_escape(c.candidate))
+                      : rising == 0 ? cat(" and all are more frequent in ", md_escape(c.baseline))
+                                    : " though they move in different directions",
+                      ", so they likely describe one behaviour: ", names, "."));
+    if (out.size() > 12) break;
+  }
+  const LengthStats lb = length_stats(a.base.n_pooled), lc = length_stats(a.cand.n_pooled);
+  if (lb.median > 0 && lc.median > 0) {
+    const double ratio = static_cast<double>(lc.median) / static_cast<double>(lb.median);
+    if (ratio > 1.25 || ratio < 0.8) {
+      out.push_back(cat("Answer length differs: the median ", md_escape(c.candidate), " answer has ", lc.median,
+                        " tokens against ", lb.median, " for ", md_escape(c.baseline), ". Max pooling rewards long texts; ",
+                        a.n_confounded, " of the ", a.n_significant,
+                        " significant features lose their difference under length control (flagged below)."));
     }
   }
   return out;
 }
 
-std::string html_evidence(const std::vector<Evidence>& ev) {
-  std::string out;
-  for (const Evidence& e : ev) out += (out.empty() ? "" : ", ") + html_escape(e.doc_id) + " (" + fixed(e.max, 2) + ")";
-  return out.empty() ? "–" : out;
+std::string cell_freq(int64_t k, int64_t n) {
+  return n == 0 ? "–" : cat(pct(static_cast<double>(k) / static_cast<double>(n)), " (", k, "/", n, ")");
 }
 
-void html_feature_table(std::ostringstream& h, const std::vector<const FeatureDiff*>& rows, const EncodedSet& base,
-                        const EncodedSet& cand, const std::vector<std::string>& labels, const DiffConfig& config) {
-  h << "<table><tr><th>rank</th><th>feature</th><th>label</th><th>freq " << html_escape(config.baseline)
-    << "</th><th>freq " << html_escape(config.candidate) << "</th><th>diff</th><th>q</th><th>top "
-    << html_escape(config.baseline) << " docs (max)</th><th>top " << html_escape(config.candidate)
-    << " docs (max)</th></tr>\n";
-  int rank = 0;
+void feature_table(ReportDoc& doc, const Analysis& a, const std::vector<const FeatureDiff*>& rows) {
+  const DiffConfig& c = a.config;
+  std::vector<std::vector<std::string>> cells;
   for (const FeatureDiff* d : rows) {
-    h << "<tr><td>" << ++rank << "</td><td class=\"feature\">" << d->feature << "</td><td>"
-      << html_escape(labels[static_cast<size_t>(d->feature)]) << "</td><td>" << fixed(d->freq_baseline, 3) << " ("
-      << d->count_baseline << ")</td><td>" << fixed(d->freq_candidate, 3) << " (" << d->count_candidate << ")</td><td>"
-      << (d->diff > 0 ? "+" : "") << fixed(d->diff, 3) << "</td><td>" << general(d->q_value) << "</td><td>"
-      << html_evidence(top_documents(base, d->feature, config.top_docs)) << "</td><td>"
-      << html_evidence(top_documents(cand, d->feature, config.top_docs)) << "</td></tr>\n";
+    std::string label = md_escape(a.labels.labels[static_cast<size_t>(d->feature)]);
+    const auto llm = a.llm_by_feature.find(d->feature);
+    if (llm != a.llm_by_feature.end()) label += (label.empty() ? "" : " · ") + std::string("LLM: ") + md_escape(llm->second->label);
+    const auto cl = a.notes.cluster.find(d->feature);
+    cells.push_back({std::to_string(d->rank_abs), cat("#", d->feature), label, cell_freq(d->count_baseline, a.n_b),
+                     cell_freq(d->count_candidate, a.n_c), pp(d->diff), cat(pp(d->diff_ci_low), " … ", pp(d->diff_ci_high)),
+                     short_g(d->q_value), fixed(d->cohens_h, 2),
+                     std::isfinite(d->diff_length_adjusted) ? pp(d->diff_length_adjusted) : "–",
+                     d->length_confounded ? "**yes**" : "", cl == a.notes.cluster.end() ? "" : std::to_string(cl->second)});
   }
-  h << "</table>\n";
+  doc.table({"rank", "feature", "label", "freq " + md_escape(c.baseline), "freq " + md_escape(c.candidate), "diff",
+             "95% CI", "q", "h", "length-adj. diff", "length?", "cluster"},
+            cells, "rrlrrrrrrrlr");
 }
 
-// Scatter of every listed feature's frequency in the two sets; the top features are drawn in colour.
-std::string scatter_svg(const std::vector<FeatureDiff>& rows, const std::vector<const FeatureDiff*>& up,
-                        const std::vector<const FeatureDiff*>& down, const DiffConfig& config) {
-  constexpr double kSize = 420, kPad = 50, kPlot = kSize - 2 * kPad;
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kSize << "\" height=\"" << kSize
-      << "\" viewBox=\"0 0 " << kSize << ' ' << kSize << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kPlot << "\" height=\"" << kPlot
-      << "\" fill=\"none\" stroke=\"#888\"/>\n"
-      << "<line x1=\"" << kPad << "\" y1=\"" << kPad + kPlot << "\" x2=\"" << kPad + kPlot << "\" y2=\"" << kPad
-      << "\" stroke=\"#ccc\"/>\n";
-  auto circle = [&](double fb, double fc, double r, const char* colour, const std::string& title) {
-    svg << "<circle cx=\"" << fixed(kPad + fb * kPlot, 1) << "\" cy=\"" << fixed(kPad + (1 - fc) * kPlot, 1)
-        << "\" r=\"" << fixed(r, 1) << "\" fill=\"" << colour << "\" fill-opacity=\"0.5\"><title>" << title
-        << "</title></circle>\n";
+void feature_card(ReportDoc& doc, const Analysis& a, const FeatureDiff& d) {
+  const DiffConfig& c = a.config;
+  doc.heading(3, md_escape(a.name(d.feature)), cat("f", d.feature));
+  doc.paragraph(cat(md_escape(c.baseline), ": ", pct(d.freq_baseline), " [", pct(d.ci_low_baseline), ", ", pct(d.ci_high_baseline),
+                    "] of ", a.n_b, " documents → ", md_escape(c.candidate), ": ", pct(d.freq_candidate), " [",
+                    pct(d.ci_low_candidate), ", ", pct(d.ci_high_candidate), "] of ", a.n_c, ". Diff **", pp(d.diff),
+                    "** (95% CI ", pp(d.diff_ci_low), " to ", pp(d.diff_ci_high), "), p = ", short_g(d.p_value), ", q = ",
+                    short_g(d.q_value), " (", confidence_words(d.q_value, c.alpha), "); Cohen's h ", fixed(d.cohens_h, 2),
+                    ", log odds ratio ", fixed(d.log_odds_ratio, 2), " [", fixed(d.lor_ci_low, 2), ", ", fixed(d.lor_ci_high, 2),
+                    "]. Length-controlled diff ",
+                    std::isfinite(d.diff_length_adjusted) ? pp(d.diff_length_adjusted) : std::string("n/a"), " (CMH q = ",
+                    short_g(d.q_cmh), ")."));
+  if (d.length_confounded) {
+    doc.note(std::isfinite(d.diff_length_adjusted)
+                 ? "Length-confounded: significant overall, but not among answers of similar length. Read it as a "
+                   "difference in answer length before reading it as a difference in content."
+                 : "Length-confounded: no answers of the two sets share a length range, so length cannot be controlled "
+                   "for. Read it as a difference in answer length before reading it as a difference in content.");
+  }
+  const auto llm = a.llm_by_feature.find(d.feature);
+  if (llm != a.llm_by_feature.end()) {
+    const LlmLabel& l = *llm->second;
+    doc.paragraph(cat("LLM label (", md_escape(a.llm.model), "): **", md_escape(l.label), "**",
+                      l.explanation.empty() ? "" : " — " + md_escape(l.explanation),
+                      l.score >= 0 ? cat(" (held-out detection accuracy ", fixed(l.score, 2), " on ", l.n_scored, " examples)") : ""));
+  }
+  if (!a.base.categories.empty() && !a.cand.categories.empty()) {
+    std::vector<std::vector<std::string>> cells;
+    for (const CategoryRow& r : category_rows(a, d.feature)) {
+      const double diff = r.n_b > 0 && r.n_c > 0 ? static_cast<double>(r.k_c) / static_cast<double>(r.n_c) -
+                                                       static_cast<double>(r.k_b) / static_cast<double>(r.n_b)
+                                                 : std::nan("");
+      cells.push_back({md_escape(r.category), cell_freq(r.k_b, r.n_b), cell_freq(r.k_c, r.n_c),
+                       std::isfinite(diff) ? pp(diff) : "–"});
+    }
+    doc.table({"category", md_escape(c.baseline), md_escape(c.candidate), "diff"}, cells, "lrrr");
+  }
+  float scale = 0.0f;
+  std::vector<std::pair<const EncodedSet*, EvidenceDoc>> evidence;
+  for (const EncodedSet* set : {&a.cand, &a.base}) {
+    for (const EvidenceDoc& e : top_documents(*set, d.feature, c.top_docs)) {
+      evidence.emplace_back(set, e);
+      scale = std::max(scale, e.max);
+    }
+  }
+  for (const auto& [set, e] : evidence) {
+    const TokenWindow w = token_window(*set, e.row, d.feature, 40);
+    const std::string category = set->categories.empty() ? "" : " · " + md_escape(set->categories[e.row]);
+    std::string title = cat(md_escape(set->name), " · ", md_escape(e.doc_id), category, " · max ", fixed(e.max, 2));
+    if (!set->tokens.empty() && !w.found) title += " · (not among any token's stored top features: unmarked)";
+    else if (w.found && !w.exact) title += " · (marks from the tokens' stored top features)";
+    doc.excerpt(title, w, scale);
+  }
+  if (evidence.empty()) doc.paragraph("No document has this feature active.");
+}
+
+void methodology(ReportDoc& doc, const Analysis& a) {
+  const DiffConfig& c = a.config;
+  const auto attr = [&](const char* k) {
+    const auto it = a.file.attrs.text.find(k);
+    return it == a.file.attrs.text.end() ? std::string("?") : it->second;
   };
-  // Frequencies are count/n, so features pile up on a grid: one circle per (count, count) cell, its area
-  // proportional to the number of features there. Keeps the figure small for 65,536 features.
-  std::map<std::pair<int64_t, int64_t>, std::pair<const FeatureDiff*, int64_t>> cells;
-  for (const FeatureDiff& d : rows) {
-    auto& cell = cells[{d.count_baseline, d.count_candidate}];
-    if (cell.first == nullptr) cell.first = &d;
-    ++cell.second;
+  const auto iattr = [&](const char* k) {
+    const auto it = a.file.attrs.integer.find(k);
+    return it == a.file.attrs.integer.end() ? std::string("?") : std::to_string(it->second);
+  };
+  doc.heading(2, "Methodology and limitations", "methodology");
+  doc.bullets({
+      cat("**Reading.** Each answer, wrapped in the Llama 3.1 chat template, is read by `", md_escape(attr("model")),
+          "` up to decoder layer ", iattr("layer"), "; the SAE `", md_escape(attr("sae")), "` (", a.file.d_sae,
+          " features) encodes every token. Pooling `", md_escape(attr("pooling")), "`, dtype `", md_escape(attr("dtype")), "`."),
+      cat("**Frequency.** A document has a feature when the feature's max over the pooled tokens exceeds ", c.threshold,
+          "; a feature's frequency is the fraction of a set's documents that have it. Intervals are Wilson 95%; the diff's "
+          "interval is Newcombe's hybrid score interval."),
+      cat("**Significance.** Two-sided Fisher exact test per feature, Benjamini-Hochberg q-values over all ", a.rows.size(),
+          " features active in either set. Documents are treated as independent draws; prompts shared by both sets make "
+          "the test conservative rather than liberal only if answers to one prompt are alike."),
+      cat("**Length control.** Documents are split into ", a.strata.n_strata(),
+          " strata by quantiles of pooled tokens (both sets together); the length-controlled diff is the stratum-size-weighted "
+          "mean of per-stratum diffs, tested with the Cochran-Mantel-Haenszel test. A feature is flagged when it is "
+          "significant overall but not under length control, or keeps less than half its diff."),
+      cat("**Clusters.** The top features are grouped by average-linkage clustering of their document co-occurrence (NPMI >= ",
+          c.cluster_npmi, ", at least 3 shared documents)."),
+      "**Lens.** The SAE was trained on Llama's residual stream; it reads Gemini's text through Llama's eyes. A feature "
+      "that fires more often says the text changed in a way Llama represents, not that Gemini has that feature.",
+      "**Labels** are automated descriptions of what a feature responds to. They can be wrong or too broad: check the "
+      "evidence excerpts before trusting one.",
+      "**Correlation, not causation.** A frequency difference describes the two sets of answers to these prompts; it does "
+      "not say why the checkpoints differ, nor that the difference holds on other prompts.",
+  });
+}
+
+void dataset_summary(ReportDoc& doc, const Analysis& a) {
+  const DiffConfig& c = a.config;
+  std::set<std::string> prompts(a.base.doc_ids.begin(), a.base.doc_ids.end());
+  prompts.insert(a.cand.doc_ids.begin(), a.cand.doc_ids.end());
+  prompts.insert(a.base.failed_doc_ids.begin(), a.base.failed_doc_ids.end());
+  prompts.insert(a.cand.failed_doc_ids.begin(), a.cand.failed_doc_ids.end());
+  std::set<std::string> categories(a.base.categories.begin(), a.base.categories.end());
+  categories.insert(a.cand.categories.begin(), a.cand.categories.end());
+  doc.heading(2, "Dataset", "dataset");
+  const LengthStats lb = length_stats(a.base.n_pooled), lc = length_stats(a.cand.n_pooled);
+  int64_t tok_b = 0, tok_c = 0;
+  for (int64_t t : a.base.n_pooled) tok_b += t;
+  for (int64_t t : a.cand.n_pooled) tok_c += t;
+  const auto range = [](const EncodedSet& s) {
+    return s.collected_first.empty() ? std::string("?")
+                                     : s.collected_first == s.collected_last ? s.collected_first
+                                                                             : s.collected_first + " – " + s.collected_last;
+  };
+  const auto lengths = [](const LengthStats& s) {
+    return cat(s.min, " / ", s.p25, " / ", s.median, " / ", s.p75, " / ", s.max, " (mean ", fixed(s.mean, 1), ")");
+  };
+  doc.table({"", md_escape(c.baseline), md_escape(c.candidate)},
+            {{"model", "`" + md_escape(a.base.model_id.empty() ? "?" : a.base.model_id) + "`",
+              "`" + md_escape(a.cand.model_id.empty() ? "?" : a.cand.model_id) + "`"},
+             {"collected", md_escape(range(a.base)), md_escape(range(a.cand))},
+             {"documents encoded", std::to_string(a.n_b), std::to_string(a.n_c)},
+             {"responses that failed to collect (not encoded)", std::to_string(a.base.failed_doc_ids.size()),
+              std::to_string(a.cand.failed_doc_ids.size())},
+             {"answers cut by max_tokens (finish_reason length; encoded)", std::to_string(a.base.truncated_doc_ids.size()),
+              std::to_string(a.cand.truncated_doc_ids.size())},
+             {"tokens pooled", std::to_string(tok_b), std::to_string(tok_c)},
+             {"tokens per document: min / p25 / median / p75 / max", lengths(lb), lengths(lc)}},
+            "lrr");
+  std::string cats;
+  for (const std::string& cat_name : categories) cats += (cats.empty() ? "" : ", ") + md_escape(cat_name);
+  doc.paragraph(cat(prompts.size(), " prompts", categories.empty() ? std::string(".") : cat(" in ", categories.size(), " categories: ", cats, ".")));
+  const auto id_list = [](const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "" : ", ") + md_escape(id);
+    return out.empty() ? std::string("none") : out;
+  };
+  doc.bullets({cat("Failed to collect, ", md_escape(c.baseline), ": ", id_list(a.base.failed_doc_ids)),
+               cat("Failed to collect, ", md_escape(c.candidate), ": ", id_list(a.cand.failed_doc_ids)),
+               cat("Cut by max_tokens, ", md_escape(c.baseline), ": ", id_list(a.base.truncated_doc_ids)),
+               cat("Cut by max_tokens, ", md_escape(c.candidate), ": ", id_list(a.cand.truncated_doc_ids))});
+  if (!a.base.truncated_doc_ids.empty() || !a.cand.truncated_doc_ids.empty()) {
+    doc.note("Cut answers are encoded, but can lack features of their ending (conclusions, sign-offs); if one set has "
+             "many more, raise max_tokens and collect again.");
   }
-  for (const auto& [key, cell] : cells) {
-    circle(cell.first->freq_baseline, cell.first->freq_candidate, 1.5 + std::sqrt(static_cast<double>(cell.second)) / 2,
-           "#999", cat(cell.second, " features"));
-  }
-  for (const FeatureDiff* d : up) circle(d->freq_baseline, d->freq_candidate, 3, "#c0392b", cat("feature ", d->feature));
-  for (const FeatureDiff* d : down) circle(d->freq_baseline, d->freq_candidate, 3, "#2471a3", cat("feature ", d->feature));
-  svg << "<text x=\"" << kSize / 2 << "\" y=\"" << kSize - 12 << "\" text-anchor=\"middle\">freq "
-      << html_escape(config.baseline) << "</text>\n<text x=\"14\" y=\"" << kSize / 2
-      << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " << kSize / 2 << ")\">freq "
-      << html_escape(config.candidate) << "</text>\n<text x=\"" << kPad << "\" y=\"" << kPad - 10
-      << "\">feature frequency, " << rows.size() << " features (top ones in colour)</text>\n</svg>\n";
-  return svg.str();
+}
+
+nlohmann::json row_json(const FeatureDiff& d, const FeatureAnnotations& notes) {
+  nlohmann::json j = {{"feature", d.feature}, {"label", notes.labels[static_cast<size_t>(d.feature)]},
+                      {"freq_baseline", d.freq_baseline}, {"freq_candidate", d.freq_candidate}, {"diff", d.diff},
+                      {"count_baseline", d.count_baseline}, {"count_candidate", d.count_candidate},
+                      {"p_value", d.p_value}, {"q_value", d.q_value},
+                      {"ci_baseline", {d.ci_low_baseline, d.ci_high_baseline}},
+                      {"ci_candidate", {d.ci_low_candidate, d.ci_high_candidate}},
+                      {"diff_ci", {d.diff_ci_low, d.diff_ci_high}}, {"log2_ratio", d.log2_ratio}, {"cohens_h", d.cohens_h},
+                      {"log_odds_ratio", d.log_odds_ratio}, {"log_odds_ratio_ci", {d.lor_ci_low, d.lor_ci_high}},
+                      {"p_cmh", d.p_cmh}, {"q_cmh", d.q_cmh}, {"length_confounded", d.length_confounded},
+                      {"rank_abs", d.rank_abs}, {"rank_rel", d.rank_rel}, {"rank_sig", d.rank_sig}};
+  j["diff_length_adjusted"] = std::isfinite(d.diff_length_adjusted) ? nlohmann::json(d.diff_length_adjusted) : nlohmann::json();
+  const auto cl = notes.cluster.find(d.feature);
+  if (cl != notes.cluster.end()) j["cluster"] = cl->second;
+  if (!notes.llm_labels.empty() && !notes.llm_labels[static_cast<size_t>(d.feature)].empty())
+    j["llm_label"] = notes.llm_labels[static_cast<size_t>(d.feature)];
+  return j;
 }
 
 }  // namespace
 
-std::vector<std::string> read_labels(const std::string& path, int64_t d_sae) {
-  std::vector<std::string> labels(static_cast<size_t>(d_sae));
-  if (path.empty()) return labels;
-  std::ifstream in(path, std::ios::binary);
-  SAEDIFF_CHECK(in, "cannot open labels file '", path, "'");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const auto rows = parse_csv(buf.str());
-  SAEDIFF_CHECK(!rows.empty(), "labels file '", path, "' is empty");
-  const auto& header = rows[0];
-  const auto col = [&](const char* name) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    SAEDIFF_CHECK(it != header.end(), "labels file '", path, "' has no '", name, "' column");
-    return static_cast<size_t>(it - header.begin());
-  };
-  const size_t c_feature = col("feature"), c_label = col("label");
-  for (size_t i = 1; i < rows.size(); ++i) {
-    SAEDIFF_CHECK(rows[i].size() > std::max(c_feature, c_label), path, ": row ", i + 1, " has too few columns");
-    int64_t f = -1;
-    try {
-      f = std::stoll(rows[i][c_feature]);
-    } catch (const std::exception&) {
-      SAEDIFF_FAIL(path, ": row ", i + 1, ": feature '", rows[i][c_feature], "' is not an integer");
-    }
-    SAEDIFF_CHECK(f >= 0 && f < d_sae, path, ": row ", i + 1, ": feature ", f, " outside [0, ", d_sae, ")");
-    labels[static_cast<size_t>(f)] = rows[i][c_label];
-  }
-  return labels;
-}
-
-void write_features_csv(const std::string& path, const std::vector<FeatureDiff>& rows,
-                        const std::vector<std::string>& labels) {
-  std::ostringstream csv;
-  csv << "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value\n";
+void write_features_csv(const std::string& path, const std::vector<FeatureDiff>& rows, const FeatureAnnotations& notes) {
+  std::string csv =
+      "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value,"
+      "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,cohens_h,"
+      "log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,length_confounded,"
+      "rank_abs,rank_rel,rank_sig,cluster,llm_label\n";
   for (const FeatureDiff& d : rows) {
-    csv << d.feature << ',' << csv_escape(labels[static_cast<size_t>(d.feature)]) << ',' << fixed(d.freq_baseline) << ','
-        << fixed(d.freq_candidate) << ',' << fixed(d.diff) << ',' << d.count_baseline << ',' << d.count_candidate << ','
-        << general(d.p_value) << ',' << general(d.q_value) << '\n';
+    const auto f = static_cast<size_t>(d.feature);
+    const auto cl = notes.cluster.find(d.feature);
+    csv += cat(d.feature, ',', csv_escape(notes.labels[f]), ',', fixed(d.freq_baseline), ',', fixed(d.freq_candidate), ',',
+               fixed(d.diff), ',', d.count_baseline, ',', d.count_candidate, ',', general(d.p_value), ',', general(d.q_value), ',',
+               fixed(d.ci_low_baseline), ',', fixed(d.ci_high_baseline), ',', fixed(d.ci_low_candidate), ',',
+               fixed(d.ci_high_candidate), ',', fixed(d.diff_ci_low), ',', fixed(d.diff_ci_high), ',', fixed(d.log2_ratio), ',',
+               fixed(d.cohens_h), ',', fixed(d.log_odds_ratio), ',', fixed(d.lor_ci_low), ',', fixed(d.lor_ci_high), ',',
+               std::isfinite(d.diff_length_adjusted) ? fixed(d.diff_length_adjusted) : std::string(), ',', general(d.p_cmh), ',',
+               general(d.q_cmh), ',', d.length_confounded ? 1 : 0, ',', d.rank_abs, ',', d.rank_rel, ',', d.rank_sig, ',',
+               cl == notes.cluster.end() ? std::string() : std::to_string(cl->second), ',',
+               notes.llm_labels.empty() ? std::string() : csv_escape(notes.llm_labels[f]), '\n');
   }
-  write_file_atomic(path, csv.str());
+  write_file_atomic(path, csv);
 }
 
 DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_config) {
   SAEDIFF_CHECK(!config.encoded.empty(), "diff needs --encoded FILE.h5");
   SAEDIFF_CHECK(!config.out.empty(), "diff needs --out DIR");
   SAEDIFF_CHECK(config.baseline != config.candidate, "baseline and candidate are the same set '", config.baseline, "'");
+  SAEDIFF_CHECK(config.top_k > 0 && config.top_docs >= 0, "--top-k must be > 0 and --top-docs >= 0");
   const EncodedFile file = read_encoded_h5(config.encoded);
-  const EncodedSet& base = file.set(config.baseline);
-  const EncodedSet& cand = file.set(config.candidate);
-  const std::vector<std::string> labels = read_labels(config.labels, file.d_sae);
+  Analysis a(config, file, file.set(config.baseline), file.set(config.candidate));
+  a.labels = load_feature_labels(config.labels, file.d_sae);
+  if (a.labels.source.empty()) log_warn("diff: no feature labels: ", a.labels.missing_reason);
+  else log_info("diff: labels for ", a.labels.n_labelled, " of ", file.d_sae, " features from ", a.labels.source);
+  a.notes.labels = a.labels.labels;
+  if (!config.llm_labels.empty()) {
+    a.llm = read_llm_labels(config.llm_labels);
+    a.notes.llm_labels.assign(static_cast<size_t>(file.d_sae), "");
+    for (const LlmLabel& l : a.llm.features) {
+      SAEDIFF_CHECK(l.feature >= 0 && l.feature < file.d_sae, config.llm_labels, ": feature ", l.feature, " outside [0, ",
+                    file.d_sae, ")");
+      a.llm_by_feature[l.feature] = &l;
+      a.notes.llm_labels[static_cast<size_t>(l.feature)] = l.label;
+    }
+  }
 
-  const std::vector<int64_t> counts_b = active_counts(base, file.d_sae, config.threshold);
-  const std::vector<int64_t> counts_c = active_counts(cand, file.d_sae, config.threshold);
+  const std::vector<int64_t> counts_b = active_counts(a.base, file.d_sae, config.threshold);
+  const std::vector<int64_t> counts_c = active_counts(a.cand, file.d_sae, config.threshold);
   // The counts reduced across ranks at encode time must agree with the stored rows.
-  for (const auto* pair : {&base, &cand}) {
-    if (pair->active_threshold == config.threshold) {
-      const auto& mine = pair == &base ? counts_b : counts_c;
-      SAEDIFF_CHECK(mine == pair->active_docs, "set '", pair->name,
+  for (const EncodedSet* set : {&a.base, &a.cand}) {
+    if (set->active_threshold == config.threshold) {
+      SAEDIFF_CHECK((set == &a.base ? counts_b : counts_c) == set->active_docs, "set '", set->name,
                     "': active_docs in the file disagree with the stored max rows (corrupt or mixed file)");
     }
   }
-  const auto n_b = static_cast<int64_t>(base.doc_ids.size());
-  const auto n_c = static_cast<int64_t>(cand.doc_ids.size());
-  const std::vector<FeatureDiff> rows = diff_sets(counts_b, n_b, counts_c, n_c);
+  a.n_b = static_cast<int64_t>(a.base.doc_ids.size());
+  a.n_c = static_cast<int64_t>(a.cand.doc_ids.size());
+  a.rows = diff_sets(counts_b, a.n_b, counts_c, a.n_c);
+  a.strata = length_strata(a.base.n_pooled, a.cand.n_pooled, config.length_bins);
+  apply_length_control(a.rows, a.base, a.cand, a.strata, config.threshold, config.alpha);
+  for (const FeatureDiff& d : a.rows) {
+    if (d.diff > 0 && a.up.size() < static_cast<size_t>(config.top_k)) a.up.push_back(&d);
+    if (d.diff < 0 && a.down.size() < static_cast<size_t>(config.top_k)) a.down.push_back(&d);
+    if (d.q_value < config.alpha) {
+      ++a.n_significant;
+      ++(d.diff > 0 ? a.n_sig_up : a.n_sig_down);
+      a.n_confounded += d.length_confounded ? 1 : 0;
+    }
+  }
+  for (const FeatureDiff& d : a.rows) {
+    if (d.rank_sig <= 10) a.by_sig.push_back(&d);
+    if (d.rank_rel <= 10) a.by_rel.push_back(&d);
+  }
+  std::sort(a.by_sig.begin(), a.by_sig.end(), [](auto* x, auto* y) { return x->rank_sig < y->rank_sig; });
+  std::sort(a.by_rel.begin(), a.by_rel.end(), [](auto* x, auto* y) { return x->rank_rel < y->rank_rel; });
+  cluster_top_features(a);
 
-  std::filesystem::create_directories(config.out);
-  write_features_csv((std::filesystem::path(config.out) / "features.csv").string(), rows, labels);
+  const fs::path out(config.out);
+  fs::create_directories(out);
+  write_features_csv((out / "features.csv").string(), a.rows, a.notes);
 
-  std::vector<const FeatureDiff*> up, down;
-  for (const FeatureDiff& d : rows) {
-    if (d.diff > 0 && up.size() < static_cast<size_t>(config.top_k)) up.push_back(&d);
-    if (d.diff < 0 && down.size() < static_cast<size_t>(config.top_k)) down.push_back(&d);
+  // Figures, written beside the report and inlined into the HTML.
+  const FigureNames names{config.baseline, config.candidate};
+  const std::string svg_scatter = scatter_svg(a.rows, a.up, a.down, names);
+  const std::string svg_volcano = volcano_svg(a.rows, a.up, a.down, config.alpha, names);
+  const std::string svg_bars = top_diff_bars_svg(a.up, a.down, a.labels.labels, names);
+  const std::string svg_lengths = length_hist_svg(a.base.n_pooled, a.cand.n_pooled, names);
+  for (const auto& [file_name, svg] : {std::pair{"freq_scatter.svg", &svg_scatter}, std::pair{"volcano.svg", &svg_volcano},
+                                       std::pair{"top_diff.svg", &svg_bars}, std::pair{"lengths.svg", &svg_lengths}}) {
+    write_file_atomic((out / file_name).string(), *svg);
   }
 
-  std::ostringstream md;
-  md << "# saediff report: " << config.candidate << " vs " << config.baseline << "\n\n";
-  md << "Feature frequencies of the candidate set **" << config.candidate << "** against the baseline set **"
-     << config.baseline << "**. A document has a feature when the feature's pooled max activation is above "
-     << config.threshold << "; a feature's frequency is the fraction of the set's documents that have it; diff = "
-     << "freq(" << config.candidate << ") − freq(" << config.baseline << ").\n\n";
-  md << "| | " << md_escape(config.baseline) << " | " << md_escape(config.candidate) << " |\n|---|---:|---:|\n";
-  md << "| documents encoded | " << n_b << " | " << n_c << " |\n";
-  md << "| responses that failed to collect (not encoded) | " << base.failed_doc_ids.size() << " | "
-     << cand.failed_doc_ids.size() << " |\n";
-  md << "| answers cut by max_tokens (finish_reason length; encoded) | " << base.truncated_doc_ids.size() << " | "
-     << cand.truncated_doc_ids.size() << " |\n";
-  int64_t tok_b = 0, tok_c = 0;
-  for (int64_t t : base.n_pooled) tok_b += t;
-  for (int64_t t : cand.n_pooled) tok_c += t;
-  md << "| tokens pooled | " << tok_b << " | " << tok_c << " |\n\n";
-  const auto attr = [&](const char* k) {
-    auto it = file.attrs.text.find(k);
-    return it == file.attrs.text.end() ? std::string("?") : it->second;
-  };
-  const auto iattr = [&](const char* k) {
-    auto it = file.attrs.integer.find(k);
-    return it == file.attrs.integer.end() ? std::string("?") : std::to_string(it->second);
-  };
-  md << "Reader `" << attr("model") << "` layer " << iattr("layer") << ", SAE `" << attr("sae") << "` ("
-     << file.d_sae << " features), pooling `" << attr("pooling") << "`, dtype `" << attr("dtype")
-     << "`. Features active in either set: " << rows.size() << ".\n\n";
-  int64_t n_significant = 0;
-  for (const FeatureDiff& d : rows) n_significant += d.q_value < 0.05 ? 1 : 0;
-  md << "Significance: two-sided Fisher exact test per feature, Benjamini-Hochberg q-values over the " << rows.size()
-     << " features tested; " << n_significant << " have q < 0.05. The test treats documents as independent "
-     << "draws; it says nothing about whether a feature means what its label says.\n\n";
-  if (n_b < 30 || n_c < 30) {
-    md << "> With fewer than 30 documents in a set, a frequency difference of one document is "
-       << fixed(1.0 / static_cast<double>(std::min(n_b, n_c)), 3) << ": read small diffs as noise.\n\n";
+  ReportDoc doc;
+  const std::string title = cat("saediff report: ", config.candidate, " vs ", config.baseline);
+  doc.heading(1, md_escape(title));
+  doc.paragraph(cat("Which SAE features fire in more or fewer of **", md_escape(config.candidate), "**'s answers than of **",
+                    md_escape(config.baseline), "**'s. A document has a feature when its pooled max activation exceeds ",
+                    config.threshold, "; diff = freq(", md_escape(config.candidate), ") − freq(", md_escape(config.baseline),
+                    "), in percentage points (pp)."));
+  if (a.labels.source.empty()) doc.note(cat("**No feature labels.** ", md_escape(a.labels.missing_reason), "."));
+  if (a.n_b < 30 || a.n_c < 30) {
+    doc.note(cat("With fewer than 30 documents in a set, one document moves a frequency by ",
+                 pct(1.0 / static_cast<double>(std::min(a.n_b, a.n_c))), ": read small diffs as noise."));
   }
-  md << "## Features more frequent in " << md_escape(config.candidate) << "\n\n";
-  feature_table(md, up, base, cand, labels, config);
-  md << "\n## Features more frequent in " << md_escape(config.baseline) << "\n\n";
-  feature_table(md, down, base, cand, labels, config);
-  const auto failed_list = [&](const EncodedSet& s) {
-    std::string out;
-    for (const auto& id : s.failed_doc_ids) out += (out.empty() ? "" : ", ") + md_escape(id);
-    return out.empty() ? std::string("none") : out;
-  };
-  md << "\n## Failed responses\n\n- " << md_escape(config.baseline) << ": " << failed_list(base) << "\n- "
-     << md_escape(config.candidate) << ": " << failed_list(cand) << "\n\n";
-  const auto truncated_list = [&](const EncodedSet& s) {
-    std::string out;
-    for (const auto& id : s.truncated_doc_ids) out += (out.empty() ? "" : ", ") + md_escape(id);
-    return out.empty() ? std::string("none") : out;
-  };
-  md << "## Truncated answers\n\nCut off by max_tokens (finish_reason `length`). They are encoded, but a cut answer "
-     << "can lack features of its ending (conclusions, sign-offs); if one set has many more, raise max_tokens and "
-     << "collect again.\n\n- " << md_escape(config.baseline) << ": " << truncated_list(base) << "\n- "
-     << md_escape(config.candidate) << ": " << truncated_list(cand) << "\n\n";
-  md << "## Configuration\n\n```toml\n" << resolved_config << "```\n\nsaediff " << kVersion << " (" << kGitCommit
-     << ")\n";
-  write_file_atomic((std::filesystem::path(config.out) / "report.md").string(), md.str());
+  doc.heading(2, "Key findings", "findings");
+  doc.bullets(key_findings(a));
+  dataset_summary(doc, a);
+  doc.figure("lengths.svg", svg_lengths, "Tokens per document (pooled), per set.");
+  doc.heading(2, "Overview", "overview");
+  doc.figure("top_diff.svg", svg_bars, "Top features by |diff|, with Newcombe 95% intervals.");
+  doc.figure("volcano.svg", svg_volcano, cat("Diff against significance (−log10 q); dashed: q = ", config.alpha, "."));
+  doc.figure("freq_scatter.svg", svg_scatter, "Frequency of every active feature in the two sets.");
+  doc.heading(2, cat("Features more frequent in ", md_escape(config.candidate)), "up");
+  feature_table(doc, a, a.up);
+  doc.heading(2, cat("Features more frequent in ", md_escape(config.baseline)), "down");
+  feature_table(doc, a, a.down);
+  doc.heading(2, "Other rankings", "rankings");
+  doc.paragraph("By significance (p-value): a small change in a common feature can be more certain than a large one in a "
+                "rare feature.");
+  feature_table(doc, a, a.by_sig);
+  doc.paragraph("By relative change (|log2 ratio| of smoothed frequencies): rare features that appear or vanish.");
+  feature_table(doc, a, a.by_rel);
 
-  const std::string svg = scatter_svg(rows, up, down, config);
-  write_file_atomic((std::filesystem::path(config.out) / "freq_scatter.svg").string(), svg);
-  std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>saediff: "
-       << html_escape(config.candidate) << " vs " << html_escape(config.baseline) << "</title>\n<style>"
-       << "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
-       << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
-       << "th{background:#f4f4f4}pre{background:#f8f8f8;padding:1em;overflow:auto}</style></head><body>\n"
-       << "<h1>saediff report: " << html_escape(config.candidate) << " vs " << html_escape(config.baseline) << "</h1>\n"
-       << "<p>A document has a feature when its pooled max activation is above " << config.threshold
-       << "; frequency is the fraction of a set's documents that have it; diff = freq(" << html_escape(config.candidate)
-       << ") − freq(" << html_escape(config.baseline) << "). q: Benjamini-Hochberg over the " << rows.size()
-       << " features tested (two-sided Fisher exact test); " << n_significant << " have q &lt; 0.05.</p>\n"
-       << "<table><tr><th></th><th>" << html_escape(config.baseline) << "</th><th>" << html_escape(config.candidate)
-       << "</th></tr><tr><td>documents encoded</td><td>" << n_b << "</td><td>" << n_c << "</td></tr>"
-       << "<tr><td>responses that failed to collect</td><td>" << base.failed_doc_ids.size() << "</td><td>"
-       << cand.failed_doc_ids.size() << "</td></tr><tr><td>answers cut by max_tokens (encoded)</td><td>"
-       << base.truncated_doc_ids.size() << "</td><td>" << cand.truncated_doc_ids.size() << "</td></tr><tr><td>tokens pooled</td><td>" << tok_b << "</td><td>" << tok_c
-       << "</td></tr></table>\n" << svg << "<h2>Features more frequent in " << html_escape(config.candidate) << "</h2>\n";
-  html_feature_table(html, up, base, cand, labels, config);
-  html << "<h2>Features more frequent in " << html_escape(config.baseline) << "</h2>\n";
-  html_feature_table(html, down, base, cand, labels, config);
-  html << "<h2>Configuration</h2>\n<pre>" << html_escape(resolved_config) << "</pre>\n<p>saediff " << kVersion << " ("
-       << kGitCommit << ")</p>\n</body></html>\n";
-  write_file_atomic((std::filesystem::path(config.out) / "report.html").string(), html.str());
+  doc.heading(2, "Features that agree", "clusters");
+  if (a.clusters.empty()) {
+    doc.paragraph(cat("No group of top features co-occurs with NPMI >= ", config.cluster_npmi, "."));
+  } else {
+    std::vector<std::vector<std::string>> cells;
+    for (size_t i = 0; i < a.clusters.size(); ++i) {
+      std::string members;
+      for (int32_t f : a.clusters[i].features) members += (members.empty() ? "" : "; ") + md_escape(a.name(f));
+      cells.push_back({std::to_string(i + 1), std::to_string(a.clusters[i].features.size()), fixed(a.clusters[i].mean_npmi, 2), members});
+    }
+    doc.table({"cluster", "features", "mean NPMI", "members"}, cells, "rrrl");
+  }
+
+  doc.heading(2, "Length control", "length");
+  {
+    std::vector<int64_t> docs_b(static_cast<size_t>(a.strata.n_strata()), 0), docs_c(docs_b.size(), 0);
+    for (int32_t s : a.strata.baseline) ++docs_b[static_cast<size_t>(s)];
+    for (int32_t s : a.strata.candidate) ++docs_c[static_cast<size_t>(s)];
+    std::vector<std::vector<std::string>> cells;
+    for (size_t s = 0; s < docs_b.size(); ++s) {
+      const int64_t lo = s == 0 ? 0 : a.strata.edges[s - 1] + 1;
+      cells.push_back({std::to_string(s + 1), cat(lo, "–", a.strata.edges[s]), std::to_string(docs_b[s]), std::to_string(docs_c[s])});
+    }
+    doc.table({"stratum", "tokens pooled", md_escape(config.baseline), md_escape(config.candidate)}, cells, "rrrr");
+    int64_t shared = 0;
+    for (size_t s = 0; s < docs_b.size(); ++s) shared += docs_b[s] > 0 && docs_c[s] > 0 ? docs_b[s] + docs_c[s] : 0;
+    const double share = static_cast<double>(shared) / static_cast<double>(a.n_b + a.n_c);
+    if (share < 0.5) {
+      doc.note(cat("Only ", pct(share), " of the documents are in strata that hold both sets: answer length and set are "
+                   "nearly inseparable here, so the length control has little power and flags most differences."));
+    }
+    std::vector<const FeatureDiff*> flagged;
+    for (const FeatureDiff& d : a.rows)
+      if (d.length_confounded && flagged.size() < static_cast<size_t>(config.top_k)) flagged.push_back(&d);
+    doc.paragraph(cat(a.n_confounded, " of the ", a.n_significant, " significant features are length-confounded",
+                      flagged.empty() ? "." : "; the largest:"));
+    if (!flagged.empty()) feature_table(doc, a, flagged);
+  }
+
+  doc.heading(2, "Feature cards", "cards");
+  doc.paragraph(cat("For each top feature: frequencies with Wilson intervals, tests, effect sizes, the breakdown by prompt "
+                    "category, and the documents where it is strongest in each set. In the excerpts, ⟦text|value⟧ (Markdown) "
+                    "or shading (HTML) marks the tokens where the feature fires, with its activation: exact values from "
+                    "the encode stage's evidence pass where it covered the feature and document, otherwise the tokens "
+                    "where the feature is among the ",
+                    file.attrs.integer.count("token_topk") ? std::to_string(file.attrs.integer.at("token_topk")) : std::string("stored"),
+                    " strongest features (said in the excerpt's title)."));
+  for (const auto* list : {&a.up, &a.down})
+    for (const FeatureDiff* d : *list) feature_card(doc, a, *d);
+  methodology(doc, a);
+  doc.heading(2, "Configuration", "config");
+  doc.code(resolved_config);
+  doc.paragraph(cat("saediff ", kVersion, " (", kGitCommit, ")"));
+  write_file_atomic((out / "report.md").string(), doc.markdown());
+  write_file_atomic((out / "report.html").string(), doc.html(title));
+
+  // The notebook finds the files relative to its folder when it can.
+  std::error_code ec;
+  fs::path encoded_rel = fs::relative(fs::absolute(config.encoded), fs::absolute(out), ec);
+  if (ec || encoded_rel.empty()) encoded_rel = fs::absolute(config.encoded);
+  write_file_atomic((out / "analysis.ipynb").string(),
+                    analysis_notebook(encoded_rel.string(), "features.csv", config.baseline, config.candidate, config.threshold));
 
   nlohmann::json summary;
-  summary["baseline"] = {{"set", config.baseline}, {"n_docs", n_b}, {"n_failed", base.failed_doc_ids.size()},
-                         {"n_truncated", base.truncated_doc_ids.size()}, {"n_tokens_pooled", tok_b}};
-  summary["candidate"] = {{"set", config.candidate}, {"n_docs", n_c}, {"n_failed", cand.failed_doc_ids.size()},
-                          {"n_truncated", cand.truncated_doc_ids.size()}, {"n_tokens_pooled", tok_c}};
+  const auto set_json = [&](const EncodedSet& s, int64_t n) {
+    int64_t tokens = 0;
+    for (int64_t t : s.n_pooled) tokens += t;
+    const LengthStats l = length_stats(s.n_pooled);
+    return nlohmann::json{{"set", s.name}, {"model", s.model_id}, {"n_docs", n}, {"n_failed", s.failed_doc_ids.size()},
+                          {"n_truncated", s.truncated_doc_ids.size()}, {"n_tokens_pooled", tokens},
+                          {"tokens_per_doc", {{"min", l.min}, {"p25", l.p25}, {"median", l.median}, {"p75", l.p75},
+                                              {"max", l.max}, {"mean", l.mean}}},
+                          {"collected", {s.collected_first, s.collected_last}}};
+  };
+  summary["baseline"] = set_json(a.base, a.n_b);
+  summary["candidate"] = set_json(a.cand, a.n_c);
   summary["threshold"] = config.threshold;
+  summary["alpha"] = config.alpha;
   summary["d_sae"] = file.d_sae;
-  summary["n_features_active"] = rows.size();
-  summary["n_features_q_below_0.05"] = n_significant;
+  summary["n_features_active"] = a.rows.size();
+  summary["n_features_q_below_0.05"] = std::count_if(a.rows.begin(), a.rows.end(), [](const FeatureDiff& d) { return d.q_value < 0.05; });
+  summary["n_significant"] = a.n_significant;
+  summary["n_significant_up"] = a.n_sig_up;
+  summary["n_significant_down"] = a.n_sig_down;
+  summary["n_length_confounded"] = a.n_confounded;
+  summary["length_strata"] = {{"edges", a.strata.edges}};
+  summary["labels"] = {{"source", a.labels.source}, {"n_labelled", a.labels.n_labelled}, {"missing_reason", a.labels.missing_reason}};
+  if (!config.llm_labels.empty()) summary["llm_labels"] = {{"source", config.llm_labels}, {"model", a.llm.model}};
+  nlohmann::json clusters = nlohmann::json::array();
+  for (const FeatureCluster& c : a.clusters) clusters.push_back({{"features", c.features}, {"mean_npmi", c.mean_npmi}});
+  summary["clusters"] = clusters;
+  summary["key_findings"] = key_findings(a);
   summary["encoded"] = file.attrs.text;
   summary["encoded_int"] = file.attrs.integer;
   nlohmann::json top = nlohmann::json::array();
-  for (size_t i = 0; i < rows.size() && i < 100; ++i) {
-    const FeatureDiff& d = rows[i];
-    top.push_back({{"feature", d.feature}, {"label", labels[static_cast<size_t>(d.feature)]},
-                   {"freq_baseline", d.freq_baseline}, {"freq_candidate", d.freq_candidate}, {"diff", d.diff},
-                   {"count_baseline", d.count_baseline}, {"count_candidate", d.count_candidate},
-                   {"p_value", d.p_value}, {"q_value", d.q_value}});
-  }
+  for (size_t i = 0; i < a.rows.size() && i < 100; ++i) top.push_back(row_json(a.rows[i], a.notes));
   summary["top_features"] = top;
   summary["version"] = kVersion;
   summary["commit"] = kGitCommit;
-  write_file_atomic((std::filesystem::path(config.out) / "summary.json").string(), summary.dump(2) + "\n");
+  write_file_atomic((out / "summary.json").string(), summary.dump(2) + "\n");
 
-  log_info("diff: ", n_b, " ", config.baseline, " vs ", n_c, " ", config.candidate, " documents, ", rows.size(),
-           " active features; report in ", config.out);
+  log_info("diff: ", a.n_b, " ", config.baseline, " vs ", a.n_c, " ", config.candidate, " documents, ", a.rows.size(),
+           " active features, ", a.n_significant, " significant (", a.n_confounded, " length-confounded); report in ",
+           config.out);
   DiffSummary s;
-  s.n_baseline = n_b;
-  s.n_candidate = n_c;
-  s.n_failed_baseline = static_cast<int64_t>(base.failed_doc_ids.size());
-  s.n_failed_candidate = static_cast<int64_t>(cand.failed_doc_ids.size());
-  s.n_features = static_cast<int64_t>(rows.size());
+  s.n_baseline = a.n_b;
+  s.n_candidate = a.n_c;
+  s.n_failed_baseline = static_cast<int64_t>(a.base.failed_doc_ids.size());
+  s.n_failed_candidate = static_cast<int64_t>(a.cand.failed_doc_ids.size());
+  s.n_features = static_cast<int64_t>(a.rows.size());
   return s;
 }
 

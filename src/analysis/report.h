@@ -1,5 +1,7 @@
 #pragma once
-// The report folder: report.md, features.csv and summary.json.
+// The report folder: report.md, report.html, features.csv, summary.json, SVG figures and
+// analysis.ipynb, generated from encoded.h5.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,13 +21,16 @@ struct DiffSummary {
 // Reads the encoded file, diffs the two sets and writes the report. Single process (rank 0).
 DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_config);
 
-// Writes features.csv: feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,
-// sorted as diff_sets() returns them. Numbers are printed with fixed precision so that the file is
-// byte-identical for identical counts.
-void write_features_csv(const std::string& path, const std::vector<FeatureDiff>& rows,
-                        const std::vector<std::string>& labels);
+// What features.csv shows beside the statistics, per feature id.
+struct FeatureAnnotations {
+  std::vector<std::string> labels;      // [d_sae] original labels ("" where none)
+  std::vector<std::string> llm_labels;  // [d_sae] from `saediff label`, or empty
+  std::map<int32_t, int> cluster;       // NPMI cluster number (1-based) of clustered top features
+};
 
-// labels.csv (feature,label) -> label per feature id ("" where absent).
-std::vector<std::string> read_labels(const std::string& path, int64_t d_sae);
+// Writes features.csv: feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,
+// q_value, then intervals, effect sizes, the length control, ranks, cluster and llm_label (README "features.csv"),
+// sorted as diff_sets() returns them. Numbers have fixed precision, so identical counts give identical bytes.
+void write_features_csv(const std::string& path, const std::vector<FeatureDiff>& rows, const FeatureAnnotations& notes);
 
 }  // namespace saediff

@@ -155,6 +155,11 @@ int run_cli(int argc, char** argv) {
   add_config_option(*c_diff, config_path);
   add_diff_options(*c_diff, diff);
 
+  LabelConfig label;
+  CLI::App* c_label = app.add_subcommand("label", "Relabel the report's top features with an LLM (optionally scored)");
+  add_config_option(*c_label, config_path);
+  add_label_options(*c_label, label);
+
   RunConfig run;
   CLI::App* c_run = app.add_subcommand("run", "collect, encode and diff in one job, from a TOML config");
   c_run->add_option("--config", config_path, "TOML config: top-level keys plus [collect], [encode], [diff]")
@@ -266,6 +271,11 @@ int run_cli(int argc, char** argv) {
       require_options(*sub, {"encoded", "baseline", "candidate", "out"});
       run_diff(diff, resolved_toml(*sub, name));
       return 0;
+    }
+    if (name == "label") {
+      require_options(*sub, {"encoded", "features", "out", "labeler"});
+      const LabelSummary s = run_label(label);
+      return s.n_failed > 0 || s.n_unparsed > 0 ? 3 : 0;
     }
     if (name == "tokenize") {
       require_options(*sub, {"tokenizer", "input", "output"});

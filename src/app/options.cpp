@@ -12,7 +12,7 @@ namespace {
 // Options whose values are paths: relative paths in a config file resolve against the file's folder.
 const std::set<std::string> kPathOptions = {"prompts", "out",     "responses", "sae",           "tokenizer",
                                             "encoded", "labels",  "model-dir", "demo-tokenizer",
-                                            "api-key-file"};
+                                            "api-key-file", "llm-labels", "features"};
 
 std::string option_key(std::string name) {
   std::replace(name.begin(), name.end(), '_', '-');
@@ -32,6 +32,10 @@ void add_collect_options(CLI::App& app, CollectConfig& c) {
          "NAME=ID: a set name and the provider's model id; repeat for each model")
       ->take_all();
   app.add_option("--out", c.out, "Output folder: responses.jsonl (append-only, resumable) and responses.csv");
+  add_client_options(app, c);
+}
+
+void add_client_options(CLI::App& app, CollectConfig& c) {
   app.add_option("--base-url", c.base_url, "OpenAI-compatible API root; POSTs to {base-url}/chat/completions");
   app.add_option("--concurrency", c.concurrency, "Requests in flight")->check(CLI::Range(1, 1024));
   app.add_option("--max-tokens", c.max_tokens, "max_tokens per response")->check(CLI::PositiveNumber);
@@ -71,6 +75,32 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--reduce", c.reduce, "Count reduction: auto (NCCL on GPUs), mpi or nccl")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  app.add_option("--token-topk", c.token_topk,
+                 "Strongest features stored per pooled token for the report's token-level evidence (0: none)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--evidence-features", c.evidence_features,
+                 "Top-diff features per pair of sets and direction whose exact per-token activations are stored")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--evidence-docs", c.evidence_docs, "... in their this many strongest documents per set (0: none)")
+      ->check(CLI::Range(0, 100000));
+}
+
+void add_label_options(CLI::App& app, LabelConfig& c) {
+  app.add_option("--encoded", c.encoded, "encoded.h5 from encode (with text and token rows)")->check(CLI::ExistingFile);
+  app.add_option("--features", c.features, "features.csv from diff: its first rows are the features labelled")
+      ->check(CLI::ExistingFile);
+  app.add_option("--out", c.out, "Folder for llm_labels.json and the (resumable) requests");
+  app.add_option("--labeler", c.labeler, "Provider id of the labelling model, e.g. openai/gpt-4o-mini");
+  app.add_option("--top", c.top, "Features to label (the first rows of features.csv)")->check(CLI::PositiveNumber);
+  app.add_option("--positives", c.positives, "Top-activating examples shown per feature")->check(CLI::Range(1, 100));
+  app.add_option("--negatives", c.negatives, "Never-active examples shown per feature")->check(CLI::Range(1, 100));
+  app.add_option("--held-out", c.held_out, "Positives and negatives each kept back for --score")->check(CLI::Range(0, 100));
+  app.add_option("--window", c.window, "Tokens either side of the strongest token")->check(CLI::Range(1, 4096));
+  app.add_option("--seed", c.seed, "Seed of the example sampling");
+  app.add_flag("--score", c.score, "Score each label: can the LLM pick held-out positives from negatives by it?");
+  c.client.temperature = 0.0;
+  c.client.max_tokens = 512;
+  add_client_options(app, c.client);
 }
 
 void add_diff_options(CLI::App& app, DiffConfig& c) {
@@ -82,7 +112,17 @@ void add_diff_options(CLI::App& app, DiffConfig& c) {
   app.add_option("--out", c.out, "Report folder");
   app.add_option("--top-k", c.top_k, "Features per direction in report.md")->check(CLI::PositiveNumber);
   app.add_option("--top-docs", c.top_docs, "Evidence documents per feature and set")->check(CLI::NonNegativeNumber);
-  app.add_option("--labels", c.labels, "CSV with columns feature,label")->check(CLI::ExistingFile);
+  app.add_option("--labels", c.labels,
+                 "Feature labels: a JSON {feature_id: label} or CSV feature,label file; hf: Goodfire's labels "
+                 "(nickjiang/feature_labels) from the HF cache; none: no labels");
+  app.add_option("--llm-labels", c.llm_labels, "llm_labels.json from `saediff label`, shown beside the labels")
+      ->check(CLI::ExistingFile);
+  app.add_option("--length-bins", c.length_bins, "Length strata for the length-controlled diff")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--cluster-npmi", c.cluster_npmi, "NPMI (average linkage) at which top features join a cluster")
+      ->check(CLI::Range(-1.0, 1.0));
+  app.add_option("--alpha", c.alpha, "q-value below which a difference is called significant")
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 namespace {
@@ -120,6 +160,7 @@ void apply_config_file(CLI::App& app, const std::string& path, const std::string
     std::vector<std::string> inputs = item.inputs;
     if (kPathOptions.count(key) || (key == "model" && section == "encode")) {
       for (std::string& v : inputs) {
+        if (key == "labels" && (v == "hf" || v == "none")) continue;  // keywords, not paths
         if (!v.empty() && std::filesystem::path(v).is_relative()) v = (base / v).lexically_normal().string();
       }
     }

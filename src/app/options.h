@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "analysis/diff.h"
+#include "analysis/labeling.h"
 #include "app/encode.h"
 #include "collect/collector.h"
 
 namespace saediff {
 
 void add_collect_options(CLI::App& app, CollectConfig& config);
+void add_client_options(CLI::App& app, CollectConfig& config);  // the HTTP client's options (collect, label)
+void add_label_options(CLI::App& app, LabelConfig& config);
 void add_encode_options(CLI::App& app, EncodeConfig& config);
 void add_diff_options(CLI::App& app, DiffConfig& config);
 

@@ -27,3 +27,10 @@ add_test(NAME cli_contracts COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli_contracts
                                     ${CMAKE_BINARY_DIR}/test-out/cli)
 set_tests_properties(cli_contracts PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
+
+# Feature labels (JSON, CSV, the HF cache) in the report, and `saediff label` against a loopback server.
+add_test(NAME labels_and_label
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/labels_and_label.py ${SAEDIFF_DEMO_OUT}/np2
+                 ${CMAKE_BINARY_DIR}/test-out/labels)
+set_tests_properties(labels_and_label PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
+                     TIMEOUT 300 FIXTURES_REQUIRED demo_np2)

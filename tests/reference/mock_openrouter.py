@@ -20,6 +20,10 @@ prompt:
   [length]    the answer has finish_reason "length" (a truncated answer)
   [unicode]   the answer is UNICODE_ANSWER (combining marks, ZWJ emoji, CJK, RTL, U+FFFD) + the prompt
   [slow]      sleeps 5 s before answering (longer than the test's --timeout)
+Prompts from `saediff label` (starting "[saediff-autointerp label]" / "[saediff-autointerp score]") get
+an autointerp answer: the label is "mentions <the most common marked ⟦span⟧>" in a ```json fence amid chatter,
+except that a label prompt whose CRC-32 is divisible by 4 gets no JSON at all; a score answer lists the
+excerpts that contain the label's word, as JSON with trailing text.
 Usage objects carry token counts, completion_tokens_details.reasoning_tokens and a cost. Every request
 is appended to LOG_FILE as JSON: model, prompt, authorization header, status, the requests in flight when
 it arrived (itself included), arrival time, and the request's reasoning and usage fields. The server
@@ -121,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
             if "[slow]" in prompt:
                 time.sleep(5)
             content = (UNICODE_ANSWER + " " + prompt) if "[unicode]" in prompt else f"{model} says: {prompt[::-1]}"
+            if prompt.startswith("[saediff-autointerp "):
+                content = autointerp_answer(prompt)
             body = {"id": f"gen-{n}", "model": model,
                     "choices": [{"index": 0, "finish_reason": "length" if "[length]" in prompt else "stop",
                                  "message": {"role": "assistant", "content": content}}],
@@ -141,6 +147,25 @@ class Handler(BaseHTTPRequestHandler):
                 self.reply(status, body, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out first
+
+
+def autointerp_answer(prompt):
+    """A deterministic stand-in for an LLM labeller (see the module docstring)."""
+    import re
+    import zlib
+    if prompt.startswith("[saediff-autointerp label]"):
+        if zlib.crc32(prompt.encode()) % 4 == 0:
+            return "I am not sure what this feature does."
+        active = prompt.split("## Active", 1)[1].split("## Never active", 1)[0]
+        spans = [m.strip().lower() for m in re.findall(r"⟦(.*?)\|[0-9.]+⟧", active, flags=re.S)]
+        spans = [s for s in spans if s] or ["nothing"]
+        word = max(sorted(set(spans)), key=spans.count)
+        label = json.dumps({"label": f"mentions {word}", "explanation": f"Fires on '{word}'."}, ensure_ascii=False)
+        return f"Sure! Here is my answer:\n```json\n{label}\n```\nHope this helps."
+    word = re.search(r'described as: "mentions (.*?)"\.', prompt, flags=re.S).group(1)
+    excerpts = re.split(r"\n=== excerpt (\d+) ===\n", prompt)
+    hits = [int(excerpts[i]) for i in range(1, len(excerpts) - 1, 2) if word in excerpts[i + 1].lower()]
+    return json.dumps({"active": hits}) + " (based on the described feature)"
 
 
 def launch(work, latency=0.0, lifetime=240.0):
