@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <cstdio>
 #include <numeric>
 #include <tuple>
@@ -176,6 +177,51 @@ void apply_length_control(std::vector<FeatureDiff>& rows, const EncodedSet& base
     const bool shrinks = !std::isfinite(adj) || adj * d.diff <= 0 || std::abs(adj) < 0.5 * std::abs(d.diff);
     d.length_confounded = d.q_value < alpha && (d.q_cmh >= alpha || shrinks);
   }
+}
+
+void apply_pairing(std::vector<FeatureDiff>& rows, const EncodedSet& baseline, const EncodedSet& candidate,
+                   double threshold) {
+  size_t d_sae = 0;
+  for (const FeatureDiff& d : rows) d_sae = std::max(d_sae, static_cast<size_t>(d.feature) + 1);
+  std::map<std::string, size_t> candidate_row;
+  for (size_t r = 0; r < candidate.doc_ids.size(); ++r) candidate_row.emplace(candidate.doc_ids[r], r);
+  std::vector<int64_t> only_b(d_sae, 0), only_c(d_sae, 0);
+  int64_t n_pairs = 0;
+  const auto active = [threshold](const EncodedSet& s, size_t r) {
+    std::vector<int32_t> out;
+    for (auto k = static_cast<size_t>(s.max.indptr[r]); k < static_cast<size_t>(s.max.indptr[r + 1]); ++k)
+      if (s.max.values[k] > threshold) out.push_back(s.max.indices[k]);
+    return out;  // ascending
+  };
+  for (size_t rb = 0; rb < baseline.doc_ids.size(); ++rb) {
+    const auto it = candidate_row.find(baseline.doc_ids[rb]);
+    if (it == candidate_row.end()) continue;
+    ++n_pairs;
+    const std::vector<int32_t> a = active(baseline, rb), b = active(candidate, it->second);
+    size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+      if (j == b.size() || (i < a.size() && a[i] < b[j])) {
+        if (static_cast<size_t>(a[i]) < d_sae) ++only_b[static_cast<size_t>(a[i])];
+        ++i;
+      } else if (i == a.size() || b[j] < a[i]) {
+        if (static_cast<size_t>(b[j]) < d_sae) ++only_c[static_cast<size_t>(b[j])];
+        ++j;
+      } else {
+        ++i;
+        ++j;
+      }
+    }
+  }
+  std::vector<double> p(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    FeatureDiff& d = rows[i];
+    d.n_pairs = n_pairs;
+    d.only_baseline = only_b[static_cast<size_t>(d.feature)];
+    d.only_candidate = only_c[static_cast<size_t>(d.feature)];
+    d.p_paired = p[i] = mcnemar_exact(d.only_baseline, d.only_candidate);
+  }
+  const std::vector<double> q = benjamini_hochberg(p);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].q_paired = q[i];
 }
 
 }  // namespace saediff

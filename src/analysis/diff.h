@@ -43,7 +43,11 @@ struct FeatureDiff {
   double diff_length_adjusted = 0.0;  // diff standardised over length strata (NaN without common strata)
   double p_cmh = 1.0;            // Cochran-Mantel-Haenszel over the length strata
   double q_cmh = 1.0;            // Benjamini-Hochberg of p_cmh over the same features
-  bool length_confounded = false;  // significant, but not after length control (see diff_sets_stratified)
+  bool length_confounded = false;  // significant, but not after length control (see apply_length_control)
+  // Paired by prompt (documents of the two sets with the same doc_id): pairs where only the baseline /
+  // only the candidate has the feature, and the exact McNemar test of them, with BH q over the rows.
+  int64_t n_pairs = 0, only_baseline = 0, only_candidate = 0;
+  double p_paired = 1.0, q_paired = 1.0;
   // 1-based ranks by |diff|, |log2_ratio| (both exact, in integers) and p_value as printed (6 significant
   // digits); ties by feature id.
   int64_t rank_abs = 0, rank_rel = 0, rank_sig = 0;
@@ -74,5 +78,9 @@ LengthStrata length_strata(const std::vector<int64_t>& n_pooled_baseline, const 
 // the standardised diff keeps less than half of the raw diff or changes sign.
 void apply_length_control(std::vector<FeatureDiff>& rows, const EncodedSet& baseline, const EncodedSet& candidate,
                           const LengthStrata& strata, double threshold, double alpha);
+
+// Fills the paired fields of `rows`: documents of the two sets with the same doc_id are one pair.
+void apply_pairing(std::vector<FeatureDiff>& rows, const EncodedSet& baseline, const EncodedSet& candidate,
+                   double threshold);
 
 }  // namespace saediff

@@ -1,353 +1,25 @@
 #include "analysis/figures.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <map>
 #include <tuple>
 #include <utility>
+
+#include "analysis/svg.h"
 
 namespace saediff {
 namespace {
 
-constexpr const char* kMuted = "#666666";   // secondary text
-constexpr const char* kFrame = "#999999";   // plot frame, tick marks
-constexpr const char* kGrid = "#e8e8e8";    // grid lines
-constexpr double kMaxLog10Q = 300;          // volcano y cap; q = 0 (underflow) is drawn there
-constexpr size_t kMaxName = 32;             // characters of a set name in legends and axis titles
-constexpr size_t kMaxLabel = 40;            // characters of a feature label in the bars figure
-constexpr size_t kMaxTooltip = 120;         // characters of a label in a tooltip
+using namespace svg;
 
-// ---- Text -----------------------------------------------------------------------------------------
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
-// UTF-8 -> code points. A byte that does not start a valid sequence (overlong, surrogate, cut off) and
-// the characters XML 1.0 forbids become U+FFFD, so that a standalone .svg always parses.
-std::u32string decode_utf8(std::string_view s) {
-  std::u32string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    const size_t len = b0 < 0x80 ? 1 : (b0 >= 0xC2 && b0 <= 0xDF) ? 2 : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
-                                     : (b0 >= 0xF0 && b0 <= 0xF4) ? 4 : 0;
-    char32_t c = len == 1 ? b0 : len == 2 ? (b0 & 0x1Fu) : len == 3 ? (b0 & 0x0Fu) : (b0 & 0x07u);
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      ok = (b & 0xC0) == 0x80;
-      c = (c << 6) | (b & 0x3Fu);
-    }
-    ok = ok && !(len == 3 && c < 0x800) && !(len == 4 && (c < 0x10000 || c > 0x10FFFF)) &&
-         !(c >= 0xD800 && c <= 0xDFFF);
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE || c == 0xFFFF) c = U'\uFFFD';
-    out += c;
-    i += len;
-  }
-  return out;
-}
-
-std::string encode_utf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t c : s) append_utf8(out, c);
-  return out;
-}
-
-// One line of at most max_chars characters (code points), cut with an ellipsis; whitespace runs collapse.
-std::string shorten(std::string_view s, size_t max_chars) {
-  std::u32string out;
-  for (char32_t c : decode_utf8(s)) {
-    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? U' ' : c;
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  if (out.size() > max_chars) {
-    out.resize(max_chars - 1);
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    out += U'\u2026';
-  }
-  return encode_utf8(out);
-}
-
-// Rendered width in px, estimated (no font metrics): ~0.58 em per Latin character, 1 em per wide one.
-double text_width(std::string_view s, double font_px) {
-  double em = 0;
-  for (char32_t c : decode_utf8(s)) em += c < 0x80 ? 0.58 : c >= 0x2E80 ? 1.0 : 0.65;
-  return em * font_px;
-}
+constexpr double kMaxLog10Q = 300;   // volcano y cap; q = 0 (underflow) is drawn there
+constexpr size_t kMaxName = 32;      // characters of a set name in legends and axis titles
+constexpr size_t kMaxLabel = 40;     // characters of a feature label in the bars figure
+constexpr size_t kMaxTooltip = 120;  // characters of a label in a tooltip
 
 std::string label_of(const std::vector<std::string>& labels, int32_t feature) {
   return feature >= 0 && static_cast<size_t>(feature) < labels.size() ? labels[static_cast<size_t>(feature)]
                                                                        : std::string();
-}
-
-// ---- Numbers: std::to_chars, which ignores the locale ---------------------------------------------
-
-std::string fixed(double v, int digits) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
-  char buf[400];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, digits);
-  if (r.ec != std::errc()) return "?";
-  std::string s(buf, r.ptr);
-  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // no "-0.0"
-  return s;
-}
-
-std::string signed_fixed(double v, int digits) {
-  const std::string s = fixed(v, digits);
-  return v > 0 && s.find_first_not_of("0.") != std::string::npos ? "+" + s : s;
-}
-
-std::string general(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, 3);
-  return r.ec == std::errc() ? std::string(buf, r.ptr) : "?";
-}
-
-std::string f1(double v) { return fixed(v, 1); }  // pixel coordinates
-
-std::string plural(int64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
-// ---- SVG document -------------------------------------------------------------------------------
-
-class Svg {
- public:
-  Svg(double width, double height, const std::string& title) {
-    add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", f1(width), "\" height=\"", f1(height),
-        "\" viewBox=\"0 0 ", f1(width), " ", f1(height), "\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
-        "<title>", xml_escape(title), "</title>\n<rect width=\"", f1(width), "\" height=\"", f1(height),
-        "\" fill=\"#ffffff\"/>\n");
-  }
-  template <typename... Args>
-  void add(const Args&... parts) {
-    (out_ += ... += parts);
-  }
-  // Text with its content escaped here; `attrs` are extra attributes, written as given.
-  void text(double x, double y, std::string_view content, const std::string& attrs = "") {
-    add("<text x=\"", f1(x), "\" y=\"", f1(y), "\"", attrs.empty() ? "" : " ", attrs, ">", xml_escape(content),
-        "</text>\n");
-  }
-  void line(double x1, double y1, double x2, double y2, const std::string& attrs) {
-    add("<line x1=\"", f1(x1), "\" y1=\"", f1(y1), "\" x2=\"", f1(x2), "\" y2=\"", f1(y2), "\" ", attrs, "/>\n");
-  }
-  void heading(double x, const std::string& content) { text(x, 22, content, "font-size=\"15\" font-weight=\"bold\""); }
-  std::string finish() {
-    out_ += "</svg>\n";
-    return std::move(out_);
-  }
-
- private:
-  std::string out_;
-};
-
-std::string title_el(std::string_view content) { return "<title>" + xml_escape(content) + "</title>"; }
-
-// A linear or log10 map from data to pixels.
-struct Scale {
-  double lo = 0, hi = 1;  // data range
-  double p0 = 0, p1 = 1;  // pixels at lo and hi
-  bool log = false;       // log10 axis; lo, hi > 0
-  double operator()(double v) const {
-    const double a = log ? std::log10(v) : v, b = log ? std::log10(lo) : lo, c = log ? std::log10(hi) : hi;
-    return c == b ? (p0 + p1) / 2 : p0 + (a - b) / (c - b) * (p1 - p0);
-  }
-};
-
-struct Tick {
-  double value = 0;
-  std::string text;
-};
-struct Axis {
-  double lo = 0, hi = 1;  // data range, widened to whole ticks
-  std::vector<Tick> ticks;
-};
-
-double nice_step(double raw) {
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double f = raw / mag;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
-}
-
-// Ticks every 1-2-5 step, about n_target of them, covering [lo, hi]; the range widens to whole steps.
-// Labels show value * label_scale with just enough decimals, then `suffix`.
-Axis linear_axis(double lo, double hi, int n_target, double label_scale = 1, const char* suffix = "") {
-  if (!(hi > lo)) hi = lo + 1;
-  const double step = nice_step((hi - lo) / n_target);
-  Axis axis;
-  axis.lo = std::floor(lo / step + 1e-9) * step;
-  axis.hi = std::ceil(hi / step - 1e-9) * step;
-  const int digits = std::max(0, static_cast<int>(-std::floor(std::log10(step * label_scale) + 1e-9)));
-  for (int i = 0;; ++i) {
-    double v = axis.lo + i * step;
-    if (v > axis.hi + step * 1e-6) break;
-    if (std::abs(v) < step * 1e-9) v = 0;
-    axis.ticks.push_back({v, fixed(v * label_scale, digits) + suffix});
-  }
-  return axis;
-}
-
-// Ticks at 1, 2, 5 x 10^k inside [lo, hi] (only 10^k when that gives too many); lo, hi > 0.
-Axis log_axis(double lo, double hi) {
-  Axis axis{lo, hi, {}};
-  for (const bool decades_only : {false, true}) {
-    axis.ticks.clear();
-    for (double mag = std::pow(10.0, std::floor(std::log10(lo))); mag <= hi; mag *= 10) {
-      for (double m : {1.0, 2.0, 5.0}) {
-        const double v = m * mag;
-        if ((decades_only && m != 1.0) || v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9)) continue;
-        axis.ticks.push_back({v, fixed(v, v < 1 ? 1 : 0)});
-      }
-    }
-    if (axis.ticks.size() <= 10) break;
-  }
-  return axis;
-}
-
-// Grid, frame, tick labels and axis titles of the plot area [x.p0, x.p1] x [y.p1, y.p0].
-void draw_axes(Svg& svg, const Scale& x, const Axis& xa, const Scale& y, const Axis& ya, const std::string& x_title,
-               const std::string& y_title) {
-  const double left = x.p0, right = x.p1, top = y.p1, bottom = y.p0;
-  const std::string grid = std::string("stroke=\"") + kGrid + "\"";
-  for (const Tick& t : xa.ticks) svg.line(x(t.value), top, x(t.value), bottom, grid);
-  for (const Tick& t : ya.ticks) svg.line(left, y(t.value), right, y(t.value), grid);
-  svg.add("<rect x=\"", f1(left), "\" y=\"", f1(top), "\" width=\"", f1(right - left), "\" height=\"", f1(bottom - top),
-          "\" fill=\"none\" stroke=\"", kFrame, "\"/>\n");
-  svg.add("<g font-size=\"11\" fill=\"", kMuted, "\">\n");
-  for (const Tick& t : xa.ticks) {
-    svg.line(x(t.value), bottom, x(t.value), bottom + 4, std::string("stroke=\"") + kFrame + "\"");
-    svg.text(x(t.value), bottom + 16, t.text, "text-anchor=\"middle\"");
-  }
-  for (const Tick& t : ya.ticks) {
-    svg.line(left - 4, y(t.value), left, y(t.value), std::string("stroke=\"") + kFrame + "\"");
-    svg.text(left - 7, y(t.value) + 4, t.text, "text-anchor=\"end\"");
-  }
-  svg.add("</g>\n");
-  svg.text((left + right) / 2, bottom + 38, x_title, "text-anchor=\"middle\"");
-  const double ym = (top + bottom) / 2, yx = left - 48;
-  svg.text(yx, ym, y_title, "text-anchor=\"middle\" transform=\"rotate(-90 " + f1(yx) + " " + f1(ym) + ")\"");
-}
-
-struct LegendItem {
-  std::string colour;
-  std::string text;
-  bool square = false;  // swatch shape: square (bars) or circle (points)
-  bool open = false;    // outline only
-};
-
-// Legend items laid out left to right from (12, 46), wrapping before x_max.
-struct Legend {
-  std::vector<LegendItem> items;
-  std::vector<std::pair<double, double>> at;  // (x, baseline y) of each item
-  double plot_top = 0;                        // where a plot below the legend starts
-};
-
-Legend layout_legend(std::vector<LegendItem> items, double x_max) {
-  Legend legend{std::move(items), {}, 0};
-  double x = 12, y = 46;
-  for (const LegendItem& item : legend.items) {
-    const double w = 14 + text_width(item.text, 12) + 16;
-    if (x > 12 && x + w > x_max) {
-      x = 12;
-      y += 17;
-    }
-    legend.at.emplace_back(x, y);
-    x += w;
-  }
-  legend.plot_top = y + 28;
-  return legend;
-}
-
-void draw_legend(Svg& svg, const Legend& legend) {
-  for (size_t i = 0; i < legend.items.size(); ++i) {
-    const LegendItem& item = legend.items[i];
-    const auto [x, y] = legend.at[i];
-    const std::string paint = item.open ? "fill=\"#ffffff\" stroke=\"" + item.colour + "\" stroke-width=\"1.5\""
-                                        : "fill=\"" + item.colour + "\"";
-    if (item.square) {
-      svg.add("<rect x=\"", f1(x), "\" y=\"", f1(y - 9), "\" width=\"10\" height=\"10\" ", paint, "/>\n");
-    } else {
-      svg.add("<circle cx=\"", f1(x + 5), "\" cy=\"", f1(y - 4), "\" r=\"4\" ", paint, "/>\n");
-    }
-    svg.text(x + 14, y, item.text);
-  }
-}
-
-// ---- Point binning ------------------------------------------------------------------------------
-
-struct Mark {
-  double x = 0, y = 0;  // mean of the merged points, data units
-  int64_t n = 0;        // points merged
-  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-};
-
-// Equal points become one mark; while there are more than max_marks, marks whose pixel positions fall in
-// the same cell x cell square merge, the cell growing from 2 px by half each round.
-std::vector<Mark> bin_points(std::vector<std::pair<double, double>> points, const Scale& sx, const Scale& sy,
-                             size_t max_marks) {
-  std::sort(points.begin(), points.end());
-  std::vector<Mark> exact;
-  for (const auto& [x, y] : points) {
-    if (!exact.empty() && exact.back().x == x && exact.back().y == y) {
-      ++exact.back().n;
-    } else {
-      exact.push_back({x, y, 1, x, x, y, y});
-    }
-  }
-  std::vector<Mark> marks = exact;
-  for (double cell = 2; marks.size() > max_marks; cell *= 1.5) {
-    std::map<std::pair<int64_t, int64_t>, Mark> grid;
-    for (const Mark& m : exact) {
-      const std::pair<int64_t, int64_t> key{static_cast<int64_t>(std::floor(sx(m.x) / cell)),
-                                            static_cast<int64_t>(std::floor(sy(m.y) / cell))};
-      Mark& g = grid.try_emplace(key, Mark{0, 0, 0, m.x, m.x, m.y, m.y}).first->second;
-      const auto w = static_cast<double>(m.n);
-      g.x += m.x * w;
-      g.y += m.y * w;
-      g.n += m.n;
-      g.x_lo = std::min(g.x_lo, m.x_lo);
-      g.x_hi = std::max(g.x_hi, m.x_hi);
-      g.y_lo = std::min(g.y_lo, m.y_lo);
-      g.y_hi = std::max(g.y_hi, m.y_hi);
-    }
-    marks.clear();
-    for (auto& [key, g] : grid) {
-      g.x /= static_cast<double>(g.n);
-      g.y /= static_cast<double>(g.n);
-      marks.push_back(g);
-    }
-  }
-  // Largest first, so that small marks stay visible on top.
-  std::stable_sort(marks.begin(), marks.end(), [](const Mark& a, const Mark& b) { return a.n > b.n; });
-  return marks;
-}
-
-std::string range_text(double lo, double hi, int digits) {
-  return lo == hi ? fixed(lo, digits) : fixed(lo, digits) + "\u2013" + fixed(hi, digits);
 }
 
 // Tooltip of one feature: id, label, frequencies with counts, diff with its interval, q.
@@ -374,22 +46,6 @@ double neg_log10_q(double q) {
 
 }  // namespace
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char32_t c : decode_utf8(text)) {
-    switch (c) {
-      case U'&': out += "&amp;"; break;
-      case U'<': out += "&lt;"; break;
-      case U'>': out += "&gt;"; break;
-      case U'"': out += "&quot;"; break;
-      case U'\'': out += "&#39;"; break;
-      default: append_utf8(out, c);
-    }
-  }
-  return out;
-}
-
 std::string scatter_svg(const std::vector<FeatureDiff>& rows, const std::vector<const FeatureDiff*>& up,
                         const std::vector<const FeatureDiff*>& down, const FigureNames& names,
                         const std::vector<std::string>& labels) {
@@ -399,17 +55,21 @@ std::string scatter_svg(const std::vector<FeatureDiff>& rows, const std::vector<
   const Legend legend = layout_legend(
       {{kColourCandidate, "top " + std::to_string(up.size()) + " more frequent in " + cand},
        {kColourBaseline, "top " + std::to_string(down.size()) + " more frequent in " + base},
-       {kColourOther, "all " + plural(static_cast<int64_t>(rows.size()), "feature", "features") + " (area \u221d count)"}},
+       {kColourOther,
+        "all " + plural(static_cast<int64_t>(rows.size()), "feature", "features") + " (area \u221d count)"}},
       kWidth - 8);
   const double top = legend.plot_top;
-  Svg svg(kWidth, top + kPlot + kBottom, "Feature frequency: " + base + " against " + cand);
+  Doc svg(kWidth, top + kPlot + kBottom, "Feature frequency: " + base + " against " + cand);
   svg.heading(12, "Feature frequency per set");
 
   // One axis range for both sets, so that the diagonal is the line of equal frequency.
   double f_max = 0;
-  for (const FeatureDiff& d : rows) f_max = std::max({f_max, clamp_finite(d.freq_baseline, 0, 1), clamp_finite(d.freq_candidate, 0, 1)});
+  const auto widen = [&](const FeatureDiff& d) {
+    f_max = std::max({f_max, clamp_finite(d.freq_baseline, 0, 1), clamp_finite(d.freq_candidate, 0, 1)});
+  };
+  for (const FeatureDiff& d : rows) widen(d);
   for (const auto* list : {&up, &down}) {
-    for (const FeatureDiff* d : *list) f_max = std::max({f_max, clamp_finite(d->freq_baseline, 0, 1), clamp_finite(d->freq_candidate, 0, 1)});
+    for (const FeatureDiff* d : *list) widen(*d);
   }
   const Axis axis = linear_axis(0, f_max > 0 ? f_max : 1, 5);
   const double hi = std::min(axis.hi, 1.0);
@@ -427,7 +87,9 @@ std::string scatter_svg(const std::vector<FeatureDiff>& rows, const std::vector<
   // proportional to the number of features there.
   std::vector<std::pair<double, double>> points;
   points.reserve(rows.size());
-  for (const FeatureDiff& d : rows) points.emplace_back(clamp_finite(d.freq_baseline, 0, hi), clamp_finite(d.freq_candidate, 0, hi));
+  for (const FeatureDiff& d : rows) {
+    points.emplace_back(clamp_finite(d.freq_baseline, 0, hi), clamp_finite(d.freq_candidate, 0, hi));
+  }
   const std::vector<Mark> marks = bin_points(std::move(points), sx, sy, kMaxMarks);
   int64_t n_max = 1;
   for (const Mark& m : marks) n_max = std::max(n_max, m.n);
@@ -467,7 +129,7 @@ std::string volcano_svg(const std::vector<FeatureDiff>& rows, const std::vector<
        {"#555555", "open: q \u2265 " + alpha_text, false, true}},
       kWidth - 8);
   const double top = legend.plot_top;
-  Svg svg(kWidth, top + kPlotH + kBottom, "Volcano plot: " + cand + " against " + base);
+  Doc svg(kWidth, top + kPlotH + kBottom, "Volcano plot: " + cand + " against " + base);
   svg.heading(12, "Difference against significance");
   const double y_alpha = has_alpha ? -std::log10(alpha) : 0;
 
@@ -517,7 +179,8 @@ std::string volcano_svg(const std::vector<FeatureDiff>& rows, const std::vector<
   svg.add("</g>\n");
 
   // Which top features get a text label: five of each list, more of one when the other is short.
-  const size_t n_up = std::min(up.size(), std::max(kMaxTextLabels / 2, kMaxTextLabels - std::min(down.size(), kMaxTextLabels / 2)));
+  const size_t half = kMaxTextLabels / 2;
+  const size_t n_up = std::min(up.size(), std::max(half, kMaxTextLabels - std::min(down.size(), half)));
   const size_t n_down = std::min(down.size(), kMaxTextLabels - n_up);
   struct Box {
     double x0, y0, x1, y1;
@@ -535,7 +198,7 @@ std::string volcano_svg(const std::vector<FeatureDiff>& rows, const std::vector<
                           : std::string("fill=\"#ffffff\" stroke=\"") + colour + "\" stroke-width=\"1.5\"",
               ">", title_el(feature_tooltip(d, labels, names)), "</circle>\n");
       if (i >= n_text) continue;
-      // Right of the point (left for points on the right edge); moved up or down off earlier labels.
+      // Beside the point, away from 0 unless that leaves the plot; moved up or down off earlier labels.
       const std::string id = "#" + std::to_string(d.feature);
       const double w = text_width(id, 10);
       const bool right = d.diff < 0 ? px - 7 - w < kLeft : px + 7 + w <= kLeft + kPlotW;
@@ -593,7 +256,7 @@ std::string top_diff_bars_svg(const std::vector<const FeatureDiff*>& up, const s
   const double height = plot_bottom + 52;
   const Scale sx{std::max(xa.lo, -1.0), std::min(xa.hi, 1.0), left + kValueRoom, kWidth - kRight - kValueRoom};
 
-  Svg svg(kWidth, height, "Top features by diff: " + cand + " against " + base);
+  Doc svg(kWidth, height, "Top features by diff: " + cand + " against " + base);
   svg.heading(12, "Top features by frequency difference");
   svg.text(12, 40, "bar: diff = freq " + cand + " \u2212 freq " + base + "; whisker: Newcombe 95% interval",
            std::string("font-size=\"11\" fill=\"") + kMuted + "\"");
@@ -652,8 +315,8 @@ std::string top_diff_bars_svg(const std::vector<const FeatureDiff*>& up, const s
   return svg.finish();
 }
 
-std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const std::vector<int64_t>& n_tokens_candidate,
-                            const FigureNames& names) {
+std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline,
+                            const std::vector<int64_t>& n_tokens_candidate, const FigureNames& names) {
   constexpr double kWidth = 640, kLeft = 66, kRight = 22, kBottom = 56, kPlotW = kWidth - kLeft - kRight, kPlotH = 250;
   const std::string base = shorten(names.baseline, kMaxName), cand = shorten(names.candidate, kMaxName);
 
@@ -684,7 +347,7 @@ std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const
   }
   const Legend legend = layout_legend(std::move(items), kWidth - 8);
   const double top = legend.plot_top;
-  Svg svg(kWidth, top + kPlotH + kBottom, "Tokens per document: " + base + " and " + cand);
+  Doc svg(kWidth, top + kPlotH + kBottom, "Tokens per document: " + base + " and " + cand);
   svg.heading(12, "Tokens per document");
   draw_legend(svg, legend);
   if (v_min > v_max) {
@@ -730,7 +393,7 @@ std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const
       ++counts[s][static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), v) - edges.begin() - 1)];
     }
     for (int64_t c : counts[s]) {
-      y_max = std::max(y_max, static_cast<double>(c) / static_cast<double>(sets[s].sorted.size()));
+      if (c > 0) y_max = std::max(y_max, static_cast<double>(c) / static_cast<double>(sets[s].sorted.size()));
     }
   }
   const Axis ya = linear_axis(0, y_max, 5, 100, "%");
@@ -750,12 +413,12 @@ std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const
       outline += "V" + f1(sy(frac)) + "H" + f1(x1);
       if (counts[s][i] == 0) continue;
       const int64_t last = edges[i + 1] - 1;
+      const std::string range = std::to_string(edges[i]) + (last == edges[i] ? "" : "\u2013" + std::to_string(last));
       svg.add("<rect x=\"", f1(x0), "\" y=\"", f1(sy(frac)), "\" width=\"", f1(x1 - x0), "\" height=\"",
               f1(sy(0) - sy(frac)), "\">",
               title_el(sets[s].name + ": " + std::to_string(counts[s][i]) + " of " +
                        plural(static_cast<int64_t>(n), "document", "documents") + " (" + fixed(100 * frac, 1) +
-                       "%) with " + std::to_string(edges[i]) + (last == edges[i] ? "" : "\u2013" + std::to_string(last)) +
-                       " tokens"),
+                       "%) with " + range + " tokens"),
               "</rect>\n");
     }
     svg.add("</g>\n<path d=\"", outline, "V", f1(sy(0)), "\" fill=\"none\" stroke=\"", sets[s].colour,
@@ -767,10 +430,13 @@ std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const
     const std::string text = "median " + median_text(sets[s].median);
     const bool right = x + 4 + text_width(text, 11) <= kLeft + kPlotW;
     svg.add("<g>", title_el(sets[s].name + ": median " + median_text(sets[s].median) + " tokens"), "\n");
-    svg.line(x, top, x, top + kPlotH, std::string("stroke=\"") + sets[s].colour + "\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"");
+    svg.line(x, top, x, top + kPlotH,
+             std::string("stroke=\"") + sets[s].colour + "\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"");
+    // A white halo keeps the label readable over the bars.
     svg.text(right ? x + 4 : x - 4, top + 13 + 14 * s, text,
              std::string("font-size=\"11\" fill=\"") + sets[s].colour +
-                 "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"" + (right ? "" : " text-anchor=\"end\""));
+                 "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"" +
+                 (right ? "" : " text-anchor=\"end\""));
     svg.add("</g>\n");
   }
   return svg.finish();

@@ -2,12 +2,10 @@
 // SVG figures of the report: frequency scatter, volcano plot, top-feature diff bars and token-length
 // histograms. Each function returns one self-contained SVG document (no scripts, fonts or URLs; the only
 // URL is the SVG namespace), identical byte for byte for identical input and independent of the locale.
-// Every piece of text passed in (set names, labels) is XML-escaped; invalid UTF-8 and characters XML
-// forbids become U+FFFD. Large inputs are binned so that a figure stays under about 300 KB at 65,536
-// features.
+// Every piece of text passed in (set names, labels) is XML-escaped (xml_escape, analysis/svg.h). Large
+// inputs are binned so that a figure stays under about 300 KB at 65,536 features.
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "analysis/diff.h"
@@ -23,10 +21,6 @@ struct FigureNames {
 inline constexpr const char* kColourCandidate = "#c0392b";
 inline constexpr const char* kColourBaseline = "#2471a3";
 inline constexpr const char* kColourOther = "#8c8c8c";
-
-// Text -> XML character data or attribute value: & < > " ' escaped, invalid UTF-8 and XML-forbidden
-// characters (C0 controls but tab/LF/CR, U+FFFE, U+FFFF) replaced by U+FFFD.
-std::string xml_escape(std::string_view text);
 
 // Frequency in the baseline (x) against the candidate (y), both on the same linear axis from 0 to the
 // largest frequency (rounded up), with the diagonal. Features with the same pair of counts share one grey
@@ -55,11 +49,10 @@ std::string top_diff_bars_svg(const std::vector<const FeatureDiff*>& up, const s
 
 // Histogram of tokens per document, both sets on shared bins, overlaid as translucent bars with a step
 // outline (baseline blue, candidate red), in fractions of each set's documents, with each set's median as
-// a dashed line. Bins are
-// log-spaced when the shortest document has >= 1 token and the longest has >= 10 times as many (answer
-// lengths are usually skewed), otherwise linear with a 1-2-5 integer width; about 2 * cbrt(n) bins,
-// between 8 and 40. Empty sets and all-equal lengths are drawn too.
-std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline, const std::vector<int64_t>& n_tokens_candidate,
-                            const FigureNames& names);
+// a dashed line. Bins are log-spaced when the shortest document has >= 1 token and the longest has >= 10
+// times as many (answer lengths are usually skewed), otherwise linear with a 1-2-5 integer width; about
+// 2 * cbrt(n) bins (Rice), between 8 and 40. Empty sets and all-equal lengths are drawn too.
+std::string length_hist_svg(const std::vector<int64_t>& n_tokens_baseline,
+                            const std::vector<int64_t>& n_tokens_candidate, const FigureNames& names);
 
 }  // namespace saediff

@@ -162,7 +162,12 @@ std::vector<std::string> key_findings(const Analysis& a) {
   std::vector<std::string> out;
   out.push_back(cat("Of ", a.rows.size(), " features active in either set, **", a.n_significant, "** differ in frequency at q < ",
                     c.alpha, " (two-sided Fisher exact test, Benjamini-Hochberg): ", a.n_sig_up, " are more frequent in **",
-                    md_escape(c.candidate), "** and ", a.n_sig_down, " in **", md_escape(c.baseline), "**."));
+                    md_escape(c.candidate), "** and ", a.n_sig_down, " in **", md_escape(c.baseline), "**.",
+                    a.rows.empty() || a.rows.front().n_pairs == 0
+                        ? std::string()
+                        : cat(" Paired by prompt (", a.rows.front().n_pairs, " prompts answered by both; exact McNemar test), ",
+                              std::count_if(a.rows.begin(), a.rows.end(), [&](const FeatureDiff& d) { return d.q_paired < c.alpha; }),
+                              " differ at q < ", c.alpha, ".")));
   // The strongest significant differences; features with the same counts (common when one set is much
   // shorter or a model always does something) are stated together.
   std::vector<std::vector<const FeatureDiff*>> groups;
@@ -266,7 +271,11 @@ void feature_card(ReportDoc& doc, const Analysis& a, const FeatureDiff& d) {
                     "** (95% CI ", pp(d.diff_ci_low), " to ", pp(d.diff_ci_high), "), p = ", short_g(d.p_value), ", q = ",
                     short_g(d.q_value), " (", confidence_words(d.q_value, c.alpha), "); Cohen's h ", fixed(d.cohens_h, 2),
                     ", log odds ratio ", fixed(d.log_odds_ratio, 2), " [", fixed(d.lor_ci_low, 2), ", ", fixed(d.lor_ci_high, 2),
-                    "]. Length-controlled diff ",
+                    "].", d.n_pairs > 0 ? cat(" Paired by prompt (", d.n_pairs, " prompts answered by both): only ",
+                                             md_escape(c.baseline), " has it in ", d.only_baseline, ", only ", md_escape(c.candidate),
+                                             " in ", d.only_candidate, "; exact McNemar q = ", short_g(d.q_paired), ".")
+                                       : std::string(),
+                    " Length-controlled diff ",
                     std::isfinite(d.diff_length_adjusted) ? pp(d.diff_length_adjusted) : std::string("n/a"), " (CMH q = ",
                     short_g(d.q_cmh), ")."));
   if (d.length_confounded) {
@@ -332,8 +341,9 @@ void methodology(ReportDoc& doc, const Analysis& a) {
           "; a feature's frequency is the fraction of a set's documents that have it. Intervals are Wilson 95%; the diff's "
           "interval is Newcombe's hybrid score interval."),
       cat("**Significance.** Two-sided Fisher exact test per feature, Benjamini-Hochberg q-values over all ", a.rows.size(),
-          " features active in either set. Documents are treated as independent draws; prompts shared by both sets make "
-          "the test conservative rather than liberal only if answers to one prompt are alike."),
+          " features active in either set, treating documents as independent draws; and, pairing the two answers to each "
+          "prompt, the exact McNemar test of the prompts where only one answer has the feature (q_paired), which "
+          "uses the design's pairing and is the sharper test when answers to one prompt are alike."),
       cat("**Length control.** Documents are split into ", a.strata.n_strata(),
           " strata by quantiles of pooled tokens (both sets together); the length-controlled diff is the stratum-size-weighted "
           "mean of per-stratum diffs, tested with the Cochran-Mantel-Haenszel test. A feature is flagged when it is "
@@ -410,7 +420,9 @@ nlohmann::json row_json(const FeatureDiff& d, const FeatureAnnotations& notes) {
                       {"diff_ci", {d.diff_ci_low, d.diff_ci_high}}, {"log2_ratio", d.log2_ratio}, {"cohens_h", d.cohens_h},
                       {"log_odds_ratio", d.log_odds_ratio}, {"log_odds_ratio_ci", {d.lor_ci_low, d.lor_ci_high}},
                       {"p_cmh", d.p_cmh}, {"q_cmh", d.q_cmh}, {"length_confounded", d.length_confounded},
-                      {"rank_abs", d.rank_abs}, {"rank_rel", d.rank_rel}, {"rank_sig", d.rank_sig}};
+                      {"rank_abs", d.rank_abs}, {"rank_rel", d.rank_rel}, {"rank_sig", d.rank_sig},
+                      {"n_pairs", d.n_pairs}, {"only_baseline", d.only_baseline}, {"only_candidate", d.only_candidate},
+                      {"p_paired", d.p_paired}, {"q_paired", d.q_paired}};
   j["diff_length_adjusted"] = std::isfinite(d.diff_length_adjusted) ? nlohmann::json(d.diff_length_adjusted) : nlohmann::json();
   const auto cl = notes.cluster.find(d.feature);
   if (cl != notes.cluster.end()) j["cluster"] = cl->second;
@@ -426,7 +438,7 @@ void write_features_csv(const std::string& path, const std::vector<FeatureDiff>&
       "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value,"
       "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,cohens_h,"
       "log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,length_confounded,"
-      "rank_abs,rank_rel,rank_sig,cluster,llm_label\n";
+      "rank_abs,rank_rel,rank_sig,cluster,llm_label,n_pairs,only_baseline,only_candidate,p_paired,q_paired\n";
   for (const FeatureDiff& d : rows) {
     const auto f = static_cast<size_t>(d.feature);
     const auto cl = notes.cluster.find(d.feature);
@@ -438,7 +450,9 @@ void write_features_csv(const std::string& path, const std::vector<FeatureDiff>&
                std::isfinite(d.diff_length_adjusted) ? fixed(d.diff_length_adjusted) : std::string(), ',', general(d.p_cmh), ',',
                general(d.q_cmh), ',', d.length_confounded ? 1 : 0, ',', d.rank_abs, ',', d.rank_rel, ',', d.rank_sig, ',',
                cl == notes.cluster.end() ? std::string() : std::to_string(cl->second), ',',
-               notes.llm_labels.empty() ? std::string() : csv_escape(notes.llm_labels[f]), '\n');
+               notes.llm_labels.empty() ? std::string() : csv_escape(notes.llm_labels[f]), ',', d.n_pairs, ',',
+               d.only_baseline, ',', d.only_candidate, ',', d.n_pairs > 0 ? general(d.p_paired) : std::string(), ',',
+               d.n_pairs > 0 ? general(d.q_paired) : std::string(), '\n');
   }
   write_file_atomic(path, csv);
 }
@@ -479,6 +493,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   a.rows = diff_sets(counts_b, a.n_b, counts_c, a.n_c);
   a.strata = length_strata(a.base.n_pooled, a.cand.n_pooled, config.length_bins);
   apply_length_control(a.rows, a.base, a.cand, a.strata, config.threshold, config.alpha);
+  apply_pairing(a.rows, a.base, a.cand, config.threshold);
   for (const FeatureDiff& d : a.rows) {
     if (d.diff > 0 && a.up.size() < static_cast<size_t>(config.top_k)) a.up.push_back(&d);
     if (d.diff < 0 && a.down.size() < static_cast<size_t>(config.top_k)) a.down.push_back(&d);
@@ -502,8 +517,8 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
 
   // Figures, written beside the report and inlined into the HTML.
   const FigureNames names{config.baseline, config.candidate};
-  const std::string svg_scatter = scatter_svg(a.rows, a.up, a.down, names);
-  const std::string svg_volcano = volcano_svg(a.rows, a.up, a.down, config.alpha, names);
+  const std::string svg_scatter = scatter_svg(a.rows, a.up, a.down, names, a.labels.labels);
+  const std::string svg_volcano = volcano_svg(a.rows, a.up, a.down, config.alpha, names, a.labels.labels);
   const std::string svg_bars = top_diff_bars_svg(a.up, a.down, a.labels.labels, names);
   const std::string svg_lengths = length_hist_svg(a.base.n_pooled, a.cand.n_pooled, names);
   for (const auto& [file_name, svg] : {std::pair{"freq_scatter.svg", &svg_scatter}, std::pair{"volcano.svg", &svg_volcano},

@@ -56,7 +56,8 @@ const char* kStyle =
     ".note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em;margin:1em 0}"
     ".excerpt{background:#fafafa;border-left:3px solid #bbb;padding:.4em .8em;margin:.4em 0 1em;white-space:pre-wrap;"
     "font-size:13px}.excerpt .t{font-weight:600;font-size:12px;color:#555;display:block;white-space:normal}"
-    "mark{padding:0 1px;border-radius:2px}figure{margin:1em 0}figcaption{font-size:12px;color:#555}"
+    "mark{padding:0 1px;border-radius:2px}figure{margin:1em 0}figure svg{max-width:100%;height:auto}"
+    "figcaption{font-size:12px;color:#555}"
     "h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}";
 
 }  // namespace

@@ -80,6 +80,15 @@ LogOddsRatio log_odds_ratio(int64_t k_a, int64_t n_a, int64_t k_b, int64_t n_b, 
   return r;
 }
 
+double mcnemar_exact(int64_t b, int64_t c) {
+  SAEDIFF_CHECK(b >= 0 && c >= 0, "bad McNemar counts ", b, ", ", c);
+  const int64_t n = b + c, m = std::min(b, c);
+  if (n == 0) return 1.0;
+  double p = 0.0;
+  for (int64_t k = 0; k <= m; ++k) p += std::exp(log_choose(n, k) - static_cast<double>(n) * std::log(2.0));
+  return std::min(1.0, 2 * p);
+}
+
 double chi2_sf_1df(double x) { return x <= 0 ? 1.0 : std::erfc(std::sqrt(x / 2)); }
 
 double cmh_p_value(const std::vector<Stratum>& strata) {

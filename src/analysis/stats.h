@@ -52,6 +52,11 @@ double cmh_p_value(const std::vector<Stratum>& strata);
 // where both sets have documents. NaN when no stratum has both.
 double standardized_diff(const std::vector<Stratum>& strata);
 
+// Exact two-sided McNemar test for paired binary outcomes: b pairs have the outcome only in the first
+// member, c only in the second; 2 P(X <= min(b, c)) for X ~ Binomial(b + c, 1/2), capped at 1 (1 when
+// b + c = 0). statsmodels' mcnemar(table, exact=True).
+double mcnemar_exact(int64_t b, int64_t c);
+
 // Upper tail of the chi-square distribution with 1 degree of freedom.
 double chi2_sf_1df(double x);
 

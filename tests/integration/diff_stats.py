@@ -26,6 +26,7 @@ sit in the data; 0.25; 0), and --length-bins 4 (default), 6, 3 and 1, and checks
                    Table2x2(corrected cells).log_oddsratio(_confint) (an independent library)  tol: half-unit + 1e-12
   cohens_h, log2_ratio      numpy                        tol: half-unit + 1e-12
   diff_length_adjusted      exact fractions over the test's own strata          tol: half-unit + 1e-12
+  p_paired, q_paired  statsmodels mcnemar(exact=True) over prompts answered in both sets, and BH  tol: half-unit + 1e-9 rel
   p_cmh            statsmodels StratifiedTable(...).test_null_odds(correction=True).pvalue over the length strata
                    (strata with < 2 documents dropped; 1 when the variance is 0 or |sum a - sum E| < 0.5, where
                    stats.h follows R's min(0.5, |d|) continuity correction)
@@ -60,7 +61,7 @@ import h5py
 import numpy as np
 import scipy.sparse
 from scipy import stats
-from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
+from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2, mcnemar
 from statsmodels.stats.multitest import multipletests
 
 SAEDIFF = os.environ.get("SAEDIFF")
@@ -93,7 +94,8 @@ COLUMNS = ["feature", "label", "freq_baseline", "freq_candidate", "diff", "count
            "p_value", "q_value", "ci_low_baseline", "ci_high_baseline", "ci_low_candidate", "ci_high_candidate",
            "diff_ci_low", "diff_ci_high", "log2_ratio", "cohens_h", "log_odds_ratio", "log_odds_ratio_ci_low",
            "log_odds_ratio_ci_high",
-           "diff_length_adjusted", "p_cmh", "q_cmh", "length_confounded", "rank_abs", "rank_rel", "rank_sig"]
+           "diff_length_adjusted", "p_cmh", "q_cmh", "length_confounded", "rank_abs", "rank_rel", "rank_sig",
+           "n_pairs", "only_baseline", "only_candidate", "p_paired", "q_paired"]
 
 results = []
 
@@ -517,7 +519,8 @@ def check_run(name, h5, sets, threshold, bins, work, planted):
     fmts = {}
     for col in header:
         if col not in COLUMNS or col in ("feature", "label", "count_baseline", "count_candidate", "length_confounded",
-                                         "rank_abs", "rank_rel", "rank_sig"):
+                                         "rank_abs", "rank_rel", "rank_sig", "n_pairs", "only_baseline",
+                                         "only_candidate"):
             continue
         fmt = column_format([r[col] for r in rows])
         if fmt is None:
@@ -660,6 +663,26 @@ def check_run(name, h5, sets, threshold, bins, work, planted):
         check(f"{name}: length_confounded follows diff.h's rule (alpha {ALPHA})", not bad,
               f"{len(bad)} rows: " + "; ".join(bad[:4]) if bad else f"{len(rows) - skipped} rows, {skipped} on a "
               "boundary not checked")
+
+    # Paired by prompt: baseline and candidate documents with the same doc_id (the synthetic sets share p_0000..).
+    if have("n_pairs", "only_baseline", "only_candidate", "p_paired", "q_paired"):
+        ids_b, ids_c = sets[BASE]["doc_id"], sets[CAND]["doc_id"]
+        row_c = {d: i for i, d in enumerate(ids_c)}
+        pairs = [(i, row_c[d]) for i, d in enumerate(ids_b) if d in row_c]
+        pb = np.array([act_b[i] for i, _ in pairs])
+        pc = np.array([act_c[j] for _, j in pairs])
+        only_b = (pb & ~pc).sum(axis=0)
+        only_c = (~pb & pc).sum(axis=0)
+        bad = [F(r) for r in rows if (int(r["n_pairs"]), int(r["only_baseline"]), int(r["only_candidate"])) !=
+               (len(pairs), int(only_b[F(r)]), int(only_c[F(r)]))]
+        check(f"{name}: n_pairs, only_baseline, only_candidate counted over the {len(pairs)} paired prompts", not bad,
+              f"features {bad[:8]}")
+        p_mc = {f: float(mcnemar(np.array([[0, only_b[f]], [only_c[f], 0]]), exact=True).pvalue) for f in listed}
+        compare_column(name, rows, "p_paired", [p_mc[F(r)] for r in rows], fmts["p_paired"], 1e-9, 1e-15,
+                       "statsmodels mcnemar(exact=True)")
+        q_mc = dict(zip(listed, multipletests([p_mc[f] for f in listed], method="fdr_bh")[1]))
+        compare_column(name, rows, "q_paired", [float(q_mc[F(r)]) for r in rows], fmts["q_paired"], 1e-9, 1e-15,
+                       "statsmodels fdr_bh of the McNemar p-values")
 
     if have("rank_abs"):
         check(f"{name}: rank_abs is the row number",

@@ -7,4 +7,4 @@ add_test(NAME report_notebook_runs
          COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/notebook_runs.py ${SAEDIFF_DEMO_OUT}/np2/report
                  --work ${CMAKE_BINARY_DIR}/test-out/notebook)
 set_tests_properties(report_notebook_runs PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS integration
-                     TIMEOUT 300 FIXTURES_REQUIRED demo_np2 SKIP_RETURN_CODE 77)
+                     TIMEOUT 300 FIXTURES_REQUIRED demo_np2)

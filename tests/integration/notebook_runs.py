@@ -8,7 +8,7 @@
 2. The same notebook on a synthetic encoded.h5 holding the optional datasets (category, prompt, text, tokens
    with a token that splits a UTF-8 character): the category table and the token view print what they
    should. Run with scipy and again with scipy hidden (the dense fallback).
-Exits 77 (CTest: skipped) when nbclient or ipykernel is missing."""
+Fails, pointing to scripts/setup.sh, when nbclient or ipykernel is missing."""
 import argparse
 import copy
 import json
@@ -26,8 +26,8 @@ try:
     import pandas  # noqa: F401  (the notebook needs it)
     import ipykernel  # noqa: F401
 except ImportError as e:
-    print(f"SKIP: {e} (install python3-nbclient python3-ipykernel python3-pandas python3-h5py)")
-    sys.exit(77)
+    print(f"FAIL: {e}: run scripts/setup.sh (python3-nbclient python3-ipykernel python3-pandas python3-h5py)")
+    sys.exit(1)
 
 CHECK_LINE = "CHECK freq matches features.csv: True"
 PLACEHOLDER = re.compile(r"@(ENCODED|FEATURES|BASELINE|CANDIDATE|THRESHOLD)@")

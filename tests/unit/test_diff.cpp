@@ -92,12 +92,13 @@ TEST(Report, FeaturesCsvFormat) {
             "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value,"
             "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,"
             "cohens_h,log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,"
-            "length_confounded,rank_abs,rank_rel,rank_sig,cluster,llm_label");
+            "length_confounded,rank_abs,rank_rel,rank_sig,cluster,llm_label,n_pairs,only_baseline,only_candidate,"
+            "p_paired,q_paired");
   // The contract's first columns keep their format.
   EXPECT_EQ(row0.substr(0, 56), "0,plain,0.000000,0.500000,0.500000,0,2,0.428571,0.485714");
   EXPECT_EQ(row1.substr(0, 64), "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1,0.485714,0.485714");
   EXPECT_NE(row1.find(",2,\"llm \"\"quoted\"\"\""), std::string::npos) << row1;  // cluster 2, CSV-quoted llm label
-  EXPECT_EQ(std::count(row0.begin(), row0.end(), ','), 28);
+  EXPECT_EQ(std::count(row0.begin(), row0.end(), ','), 33);
 }
 
 TEST(Stats, WilsonInterval) {
@@ -152,6 +153,39 @@ TEST(Diff, RanksAndEffectSizes) {
   const auto f1 = std::find_if(rows.begin(), rows.end(), [](const FeatureDiff& d) { return d.feature == 1; });
   EXPECT_EQ(f1->rank_rel, 1);
   EXPECT_EQ(rows[0].rank_sig, 1);
+}
+
+TEST(Stats, McNemarExact) {
+  // 2 P(X <= 1), X ~ Bin(10, 1/2) = 2 * 11 / 1024.
+  EXPECT_NEAR(mcnemar_exact(1, 9), 22.0 / 1024.0, 1e-15);
+  EXPECT_NEAR(mcnemar_exact(9, 1), 22.0 / 1024.0, 1e-15);
+  EXPECT_EQ(mcnemar_exact(5, 5), 1.0);
+  EXPECT_EQ(mcnemar_exact(0, 0), 1.0);
+  EXPECT_NEAR(mcnemar_exact(0, 6), 2.0 / 64.0, 1e-15);
+}
+
+TEST(Diff, PairsByDocumentId) {
+  EncodedSet b, c;
+  b.doc_ids = {"p1", "p2", "p3"};
+  b.max.indptr = {0, 1, 2, 2};
+  b.max.indices = {0, 0};
+  b.max.values = {1.0f, 1.0f};
+  c.doc_ids = {"p3", "p2", "p9"};  // p1 unanswered, p9 unpaired
+  c.max.indptr = {0, 2, 2, 3};
+  c.max.indices = {0, 1, 1};
+  c.max.values = {1.0f, 1.0f, 1.0f};
+  auto rows = diff_sets({2, 0}, 3, {1, 2}, 3);
+  apply_pairing(rows, b, c, 0.5);
+  for (const FeatureDiff& d : rows) {
+    EXPECT_EQ(d.n_pairs, 2);
+    if (d.feature == 0) {  // p2: baseline only; p3: candidate only
+      EXPECT_EQ(d.only_baseline, 1);
+      EXPECT_EQ(d.only_candidate, 1);
+    } else {  // p3: candidate only (p9 has no pair)
+      EXPECT_EQ(d.only_baseline, 0);
+      EXPECT_EQ(d.only_candidate, 1);
+    }
+  }
 }
 
 TEST(Diff, LengthStrataKeepTiesTogether) {
