@@ -7,7 +7,10 @@ Tolerances (float32 C++ against a float64 reference, tiny random model): pooled 
 2e-4 absolute + 1e-4 relative; a feature may be present in one and absent in the other only when its
 max is below 1e-4; counts of tokens > 0 may differ only by tokens whose activation is within 1e-4 of 0;
 frequencies (features.csv) must agree exactly except for features with a pooled max within 1e-4 of the
-threshold."""
+threshold. The per-document rows too: tokens/id equal HF's ids of the pooled range, the text row is the trimmed
+response and the token end bytes cover it, each token's stored top-k values match the reference and no other
+feature beats them by more than 1e-4, evidence values match the reference on every token, and every evidence
+document is among its feature's strongest (reference maxima, ties within 1e-4)."""
 import argparse
 import csv
 import math
@@ -76,6 +79,65 @@ def hf_tokenize(texts):
         subprocess.run(["node", script, os.environ["SAEDIFF_TOKENIZER_JSON"], src, dst], check=True)
         with open(dst, encoding="utf-8") as f:
             return [json.loads(line)["ids"] for line in f]
+
+
+def ragged(g, name, row):
+    indptr = g[name]["indptr"]
+    return bytes(g[name]["utf8"][indptr[row]:indptr[row + 1]])
+
+
+def check_token_rows(g, s, pid, row, pooled_ids, response, pooling, f, failures):
+    """The per-document text and per-token rows against HF's ids and the reference activations f [n_pooled, d_sae]."""
+    where = f"{s}/{pid}"
+    t0, t1 = int(g["tokens/indptr"][row]), int(g["tokens/indptr"][row + 1])
+    if list(g["tokens/id"][t0:t1]) != list(pooled_ids):
+        failures.append(f"{where}: tokens/id differ from HF's ids of the pooled range")
+        return
+    text = ragged(g, "text", row)
+    ends = g["tokens/end"][t0:t1]
+    if pooling == "content" and text != response.strip().encode():
+        failures.append(f"{where}: text row is not the trimmed response")
+    if len(ends) and (ends[-1] != len(text) or (np.diff(ends) < 0).any() or ends[0] < 0):
+        failures.append(f"{where}: token end bytes do not cover the text row")
+    k = int(g["tokens"].attrs["k"])
+    if k > 0 and t1 > t0:
+        feats, vals = g["tokens/topk_feature"][t0:t1], g["tokens/topk_value"][t0:t1]
+        for t in range(t1 - t0):
+            used = feats[t] >= 0
+            if (np.abs(vals[t][used] - f[t, feats[t][used]]) > ATOL + RTOL * np.abs(f[t, feats[t][used]])).any():
+                failures.append(f"{where}: token {t}: stored top-k values differ from the reference")
+                break
+            # The stored features are the token's strongest: nothing left out beats the weakest kept by > EPS.
+            rest = np.delete(f[t], feats[t][used])
+            floor = vals[t][used].min() if used.all() else 0.0
+            if rest.size and rest.max() > floor + EPS:
+                failures.append(f"{where}: token {t}: feature {int(np.argmax(np.where(np.isin(np.arange(f.shape[1]), feats[t][used]), -1, f[t])))} "
+                                f"({rest.max():.4g}) beats the stored top-{k}")
+                break
+    if "evidence" in g:
+        ev = g["evidence"]
+        for e in np.flatnonzero(ev["row"][()] == row):
+            feat = int(ev["feature"][e])
+            vals = ev["values"][ev["indptr"][e]:ev["indptr"][e + 1]]
+            if len(vals) != t1 - t0 or (np.abs(vals - f[:, feat]) > ATOL + RTOL * np.abs(f[:, feat])).any():
+                failures.append(f"{where}: evidence values of feature {feat} differ from the reference")
+
+
+def check_evidence_selection(h5, names, ref_max, failures):
+    """Every evidence document is among its feature's strongest in its set (reference maxima, ties within EPS)."""
+    n_docs = int(h5.attrs["evidence_docs"])
+    for s in names:
+        if "evidence" not in h5["sets"][s]:
+            failures.append(f"{s}: no evidence group")
+            continue
+        ev = h5["sets"][s]["evidence"]
+        m = np.stack(ref_max[s])
+        for row, feat in zip(ev["row"][()], ev["feature"][()]):
+            col = m[:, feat]
+            kth = np.sort(col)[::-1][min(n_docs, len(col)) - 1]
+            if col[row] < kth - EPS or col[row] <= 0:
+                failures.append(f"{s}: evidence row {row} is not among feature {feat}'s {n_docs} strongest documents")
+                return
 
 
 def main():
@@ -150,12 +212,15 @@ def main():
             if (cdiff > near0).any():
                 j = int(np.argmax(cdiff - near0))
                 failures.append(f"{s}/{pid}: count[{j}] = {ours['count'][j]} vs reference {ct[j]}")
+            check_token_rows(g, s, pid, row, ids[begin:end], outcomes[(s, pid)], pooling, f.numpy(), failures)
             n_checked += 1
         active = (np.stack(ref_max[s]) > threshold).sum(0)
         borderline = (np.abs(np.stack(ref_max[s]) - threshold) < EPS).any(0)
         mism = (active != g["active_docs"][()]) & ~borderline
         if mism.any():
             failures.append(f"{s}: active_docs differ from the reference at features {np.flatnonzero(mism)[:5]}")
+
+    check_evidence_selection(h5, names, ref_max, failures)
 
     # features.csv against frequencies computed from the reference maxima.
     report = os.path.join(args.run, "report", "features.csv")
