@@ -87,63 +87,39 @@ std::string md_escape(const std::string& s) {
   return out;
 }
 
+ReportDoc::Block& ReportDoc::add(Block::Kind kind, const std::string& text) {
+  blocks_.emplace_back();
+  blocks_.back().kind = kind;
+  blocks_.back().text = text;
+  return blocks_.back();
+}
+
 void ReportDoc::heading(int level, const std::string& text, const std::string& anchor) {
-  Block b;
-  b.kind = Block::heading;
+  Block& b = add(Block::heading, text);
   b.level = level;
-  b.text = text;
   b.anchor = anchor;
-  blocks_.push_back(std::move(b));
 }
-void ReportDoc::paragraph(const std::string& text) {
-  Block b;
-  b.kind = Block::paragraph;
-  b.text = text;
-  blocks_.push_back(std::move(b));
-}
-void ReportDoc::bullets(const std::vector<std::string>& items) {
-  Block b;
-  b.kind = Block::bullets;
-  b.items = items;
-  blocks_.push_back(std::move(b));
-}
-void ReportDoc::note(const std::string& text) {
-  Block b;
-  b.kind = Block::note;
-  b.text = text;
-  blocks_.push_back(std::move(b));
-}
+void ReportDoc::paragraph(const std::string& text) { add(Block::paragraph, text); }
+void ReportDoc::bullets(const std::vector<std::string>& items) { add(Block::bullets, "").items = items; }
+void ReportDoc::note(const std::string& text) { add(Block::note, text); }
 void ReportDoc::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                       const std::string& align) {
-  Block b;
-  b.kind = Block::table;
+  Block& b = add(Block::table, "");
   b.items = header;
   b.rows = rows;
   b.align = align;
-  blocks_.push_back(std::move(b));
 }
 void ReportDoc::figure(const std::string& file, const std::string& svg, const std::string& caption) {
-  Block b;
-  b.kind = Block::figure;
+  Block& b = add(Block::figure, caption);
   b.file = file;
   b.svg = svg;
-  b.text = caption;
-  blocks_.push_back(std::move(b));
 }
 void ReportDoc::excerpt(const std::string& title, const TokenWindow& window, float scale) {
-  Block b;
-  b.kind = Block::excerpt;
-  b.text = title;
+  Block& b = add(Block::excerpt, title);
   b.window = window;
   b.scale = scale > 0 ? scale : 1.0f;
-  blocks_.push_back(std::move(b));
 }
-void ReportDoc::code(const std::string& text) {
-  Block b;
-  b.kind = Block::code;
-  b.text = text;
-  blocks_.push_back(std::move(b));
-}
+void ReportDoc::code(const std::string& text) { add(Block::code, text); }
 
 std::string ReportDoc::markdown() const {
   std::ostringstream md;

@@ -36,6 +36,7 @@ class ReportDoc {
     TokenWindow window;
     float scale = 1.0f;
   };
+  Block& add(Block::Kind kind, const std::string& text);
   std::vector<Block> blocks_;
 };
 

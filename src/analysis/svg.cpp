@@ -5,54 +5,23 @@
 #include <cmath>
 #include <map>
 
+#include "text/utf8.h"
+
 namespace saediff {
 namespace {
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
+void append_utf8(std::string& out, char32_t c) { out += encode_utf8(static_cast<uint32_t>(c)); }
 
-// UTF-8 -> code points. A byte that does not start a valid sequence (overlong, surrogate, cut off) and
-// the characters XML 1.0 forbids become U+FFFD, so that a standalone .svg always parses.
+// UTF-8 -> code points. Ill-formed sequences (text/utf8's maximal subparts) and the characters XML 1.0
+// forbids become U+FFFD, so that a standalone .svg always parses.
 std::u32string decode_utf8(std::string_view s) {
+  const std::string valid = to_valid_utf8(s);
   std::u32string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    const size_t len = b0 < 0x80 ? 1 : (b0 >= 0xC2 && b0 <= 0xDF) ? 2 : (b0 >= 0xE0 && b0 <= 0xEF) ? 3
-                                     : (b0 >= 0xF0 && b0 <= 0xF4) ? 4 : 0;
-    char32_t c = len == 1 ? b0 : len == 2 ? (b0 & 0x1Fu) : len == 3 ? (b0 & 0x0Fu) : (b0 & 0x07u);
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      ok = (b & 0xC0) == 0x80;
-      c = (c << 6) | (b & 0x3Fu);
-    }
-    ok = ok && !(len == 3 && c < 0x800) && !(len == 4 && (c < 0x10000 || c > 0x10FFFF)) &&
-         !(c >= 0xD800 && c <= 0xDFFF);
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
+  out.reserve(valid.size());
+  for (size_t i = 0; i < valid.size(); i += utf8_length(static_cast<unsigned char>(valid[i]))) {
+    auto c = static_cast<char32_t>(decode_utf8_first(std::string_view(valid).substr(i)));
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE || c == 0xFFFF) c = U'\uFFFD';
     out += c;
-    i += len;
   }
   return out;
 }
