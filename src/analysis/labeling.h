@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "collect/collector.h"
 
 namespace saediff {
@@ -34,9 +32,5 @@ struct LabelSummary {
 };
 
 LabelSummary run_label(const LabelConfig& config);
-
-// The JSON object in an LLM's answer: a ```json fence, or the outermost {...}; repaired text. Returns a
-// discarded value when there is none.
-nlohmann::json extract_json_object(const std::string& answer);
 
 }  // namespace saediff

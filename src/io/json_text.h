@@ -26,4 +26,8 @@ nlohmann::json parse_json_lossy(std::string_view text, JsonRepairCounts& counts)
 // "3 invalid UTF-8 sequences and 1 lone surrogate replaced by U+FFFD": for the one warning per input.
 std::string describe_repairs(const JsonRepairCounts& counts);
 
+// The JSON object in an LLM's answer: inside a ``` fence when there is one, else the outermost {...};
+// repaired like parse_json_lossy. A discarded value when there is no object.
+nlohmann::json extract_json_object(const std::string& answer);
+
 }  // namespace saediff

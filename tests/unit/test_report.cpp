@@ -8,7 +8,7 @@
 
 #include "analysis/clusters.h"
 #include "analysis/evidence.h"
-#include "analysis/labeling.h"
+#include "io/json_text.h"
 #include "analysis/labels.h"
 #include "analysis/report_doc.h"
 #include "core/error.h"
