@@ -146,13 +146,13 @@ candidate = "b"
         check(r5.returncode == 3, f"run with collection exits 3 when pairs failed (got {r5.returncode}: {r5.stderr[-400:]})")
         check(os.path.exists(os.path.join(job, "responses", "responses.jsonl")), "run collected into OUT/responses")
         report = open(os.path.join(job, "report", "report.md"), encoding="utf-8").read()
-        check("- a: bad, apierr, slow" in report and "- b: bad, apierr, slow" in report,
+        check("- Failed to collect, a: bad, apierr, slow" in report and "- Failed to collect, b: bad, apierr, slow" in report,
               "the report lists the failed responses of each set")
         summary = json.load(open(os.path.join(job, "report", "summary.json")))
         check(summary["baseline"]["n_docs"] == 5 and summary["baseline"]["n_failed"] == 3,
               "5 documents encoded and 3 failures counted per set")
-        check(summary["baseline"]["n_truncated"] == 1 and "## Truncated answers" in report
-              and "- a: trunc" in report and "- b: trunc" in report,
+        check(summary["baseline"]["n_truncated"] == 1 and "- Cut by max_tokens, a: trunc" in report
+              and "- Cut by max_tokens, b: trunc" in report,
               "the truncated answer (finish_reason length) is counted and listed in the report")
         leaked = []
         for root, _, files in os.walk(job):
