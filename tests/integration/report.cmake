@@ -14,3 +14,9 @@ add_test(NAME report_renders_offline
          COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/report_render.py --chromium ${SAEDIFF_CHROMIUM}
                  --work ${CMAKE_BINARY_DIR}/test-out/report-render ${SAEDIFF_DEMO_OUT}/np2/report/report.html)
 set_tests_properties(report_renders_offline PROPERTIES LABELS integration TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
+
+# The report's per-category tables, clusters (NPMI), length strata, key-finding counts and excerpts,
+# recomputed from encoded.h5 with h5py and numpy.
+add_test(NAME report_contents
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/report_contents.py ${SAEDIFF_DEMO_OUT}/np2)
+set_tests_properties(report_contents PROPERTIES LABELS integration TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
