@@ -16,7 +16,7 @@ bash scripts/setup.sh
 cmake --preset "$preset" -G Ninja
 if [[ $preset == asan ]]; then
   # The sanitizer run covers the unit tests and the tests labelled `sanitize` (MPI runs, HTTP, tokenizer).
-  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests saediff
+  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests saediff pth_dump
 else
   cmake --build --preset "$preset" -j "$jobs"
 fi

@@ -1,64 +1,79 @@
 #include "model/sae.h"
 
-#include <torch/script.h>
-
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "model/pth.h"
 #include "model/safetensors.h"
 
 namespace saediff {
 namespace {
 
-// A torch.save'd state dict (zip format) through libtorch's unpickler: name -> tensor.
-std::map<std::string, torch::Tensor> read_pth(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  SAEDIFF_CHECK(in, "cannot open SAE file '", path, "'");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    SAEDIFF_FAIL(path, ": cannot read the torch.save file: ", e.what());
-  }
-  SAEDIFF_CHECK(value.isGenericDict(), path, ": expected a state dict (a dict of tensors)");
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& item : value.toGenericDict()) {
-    if (item.key().isString() && item.value().isTensor()) out[item.key().toStringRef()] = item.value().toTensor();
-  }
-  return out;
+torch::Dtype torch_dtype(const std::string& name, const std::string& where) {
+  static const std::map<std::string, torch::Dtype> kTypes = {
+      {"float32", torch::kFloat32}, {"float64", torch::kFloat64}, {"float16", torch::kFloat16},
+      {"bfloat16", torch::kBFloat16}, {"int64", torch::kInt64}, {"int32", torch::kInt32}, {"int16", torch::kInt16},
+      {"int8", torch::kInt8}, {"uint8", torch::kUInt8}, {"bool", torch::kBool}};
+  const auto it = kTypes.find(name);
+  SAEDIFF_CHECK(it != kTypes.end(), where, ": unsupported dtype ", name);
+  return it->second;
+}
+
+// A copy of a tensor of a torch.save archive, in float32.
+torch::Tensor pth_tensor(const PthTensor& t, const std::string& where) {
+  const torch::Dtype dtype = torch_dtype(t.dtype, where);
+  void* data = const_cast<char*>(t.storage.data()) + t.offset * t.itemsize;  // read only: cloned at once
+  return torch::from_blob(data, t.shape, t.stride, torch::TensorOptions().dtype(dtype)).to(torch::kFloat32).clone();
 }
 
 }  // namespace
 
 Sae Sae::load(const std::string& path, torch::Dtype dtype, torch::Device device) {
   const std::string ext = std::filesystem::path(path).extension().string();
-  std::map<std::string, torch::Tensor> tensors;
+  SAEDIFF_CHECK(ext == ".safetensors" || ext == ".pth" || ext == ".pt", path,
+                ": SAE files are .pth, .pt (torch.save) or .safetensors");
   const char* names[] = {"encoder_linear.weight", "encoder_linear.bias", "decoder_linear.weight", "decoder_linear.bias"};
+  // Shapes of all four tensors; only the encoder's are copied (the decoder is never used to encode).
+  std::map<std::string, std::vector<int64_t>> shapes;
+  torch::Tensor w, b;
   if (ext == ".safetensors") {
     const SafetensorsFile st = SafetensorsFile::open(path);
     for (const char* n : names) {
       SAEDIFF_CHECK(st.contains(n), path, ": missing '", n, "' (Goodfire SAE layout)");
-      tensors[n] = st.tensor(n, torch::kFloat32);
+      shapes[n] = st.shape(n);
     }
+    w = st.tensor(names[0], torch::kFloat32);
+    b = st.tensor(names[1], torch::kFloat32);
   } else {
-    SAEDIFF_CHECK(ext == ".pth" || ext == ".pt", path, ": SAE files are .pth, .pt or .safetensors");
-    tensors = read_pth(path);
-    for (const char* n : names) SAEDIFF_CHECK(tensors.count(n), path, ": missing '", n, "' (Goodfire SAE layout)");
+    const MappedFile file = MappedFile::open(path);
+    const std::map<std::string, PthTensor> tensors = parse_pth(file.bytes(), path);
+    for (const char* n : names) {
+      const auto it = tensors.find(n);
+      SAEDIFF_CHECK(it != tensors.end(), path, ": missing '", n, "' (Goodfire SAE layout)");
+      shapes[n] = it->second.shape;
+    }
+    w = pth_tensor(tensors.at(names[0]), path);
+    b = pth_tensor(tensors.at(names[1]), path);
   }
-  const torch::Tensor& w = tensors["encoder_linear.weight"];  // [d_sae, d_model]
-  const torch::Tensor& b = tensors["encoder_linear.bias"];    // [d_sae]
-  const torch::Tensor& wd = tensors["decoder_linear.weight"]; // [d_model, d_sae]
-  const torch::Tensor& bd = tensors["decoder_linear.bias"];   // [d_model]
-  SAEDIFF_CHECK(w.dim() == 2, path, ": encoder_linear.weight must be [d_sae, d_model]");
-  const int64_t d_sae = w.size(0), d_model = w.size(1);
-  SAEDIFF_CHECK(b.dim() == 1 && b.size(0) == d_sae, path, ": encoder_linear.bias must be [", d_sae, "]");
-  SAEDIFF_CHECK(wd.dim() == 2 && wd.size(0) == d_model && wd.size(1) == d_sae, path,
-                ": decoder_linear.weight must be [", d_model, ", ", d_sae, "]");
-  SAEDIFF_CHECK(bd.dim() == 1 && bd.size(0) == d_model, path, ": decoder_linear.bias must be [", d_model, "]");
+  const auto shape_text = [](const std::vector<int64_t>& s) {
+    std::string out = "[";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+  };
+  const std::vector<int64_t>& sw = shapes[names[0]];
+  SAEDIFF_CHECK(sw.size() == 2, path, ": encoder_linear.weight must be [d_sae, d_model], got ", shape_text(sw));
+  const int64_t d_sae = sw[0], d_model = sw[1];
+  const std::map<std::string, std::vector<int64_t>> want = {{names[1], {d_sae}}, {names[2], {d_model, d_sae}},
+                                                            {names[3], {d_model}}};
+  for (const auto& [name, expected] : want) {
+    SAEDIFF_CHECK(shapes[name] == expected, path, ": ", name, " has shape ", shape_text(shapes[name]), ", expected ",
+                  shape_text(expected), " for encoder_linear.weight ", shape_text(sw));
+  }
+  SAEDIFF_CHECK(torch::isfinite(w).all().item<bool>(), path, ": encoder_linear.weight holds NaN or infinite values");
+  SAEDIFF_CHECK(torch::isfinite(b).all().item<bool>(), path, ": encoder_linear.bias holds NaN or infinite values");
   Sae sae;
   sae.dtype_ = dtype;
   sae.d_model_ = d_model;
