@@ -19,6 +19,7 @@
 #include "dist/mpi.h"
 #include "model/llama.h"
 #include "model/safetensors.h"
+#include "io/hf_cache.h"
 #include "saediff/version.h"
 #include "text/chat_template.h"
 
@@ -101,7 +102,8 @@ void run_tokenize(const TokenizeConfig& c) {
 
 void run_forward(const ForwardConfig& c) {
   set_torch_threads(c.threads);
-  const LlamaModel model = LlamaModel::load(c.model, c.layer, parse_dtype(c.dtype), select_device(c.device));
+  const LlamaModel model =
+      LlamaModel::load(resolve_model_dir(c.model), c.layer, parse_dtype(c.dtype), select_device(c.device));
   const std::vector<nlohmann::json> docs = read_jsonl_field(c.input, "ids");
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   torch::NoGradGuard no_grad;
@@ -187,7 +189,7 @@ int run_cli(int argc, char** argv) {
   ForwardConfig fwd;
   CLI::App* c_fwd = app.add_subcommand("forward", "Run the Llama reader to layer L on JSONL {\"ids\"} lines");
   add_config_option(*c_fwd, config_path);
-  c_fwd->add_option("--model", fwd.model, "HF Llama folder")->check(CLI::ExistingDirectory);
+  c_fwd->add_option("--model", fwd.model, "HF Llama folder, or a repo id in the local HF cache");
   c_fwd->add_option("--layer", fwd.layer, "Decoder layer (0-indexed)")->check(CLI::NonNegativeNumber);
   c_fwd->add_option("--input", fwd.input, "JSONL with {\"ids\": [...]} per line")->check(CLI::ExistingFile);
   c_fwd->add_option("--output", fwd.output, "safetensors: doc.<i> float32 [T_i, hidden]");

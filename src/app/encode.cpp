@@ -1,6 +1,7 @@
 #include "app/encode.h"
 #include "app/device.h"
 
+#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "dist/reduce.h"
 #include "dist/shard.h"
 #include "io/encoded_h5.h"
+#include "io/hf_cache.h"
 #include "io/responses.h"
 #include "model/llama.h"
 #include "model/pooling.h"
@@ -151,7 +153,11 @@ void set_torch_threads(int threads) {
   log_debug("libtorch threads: ", n);
 }
 
-EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved_config) {
+EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_config) {
+  // Folders and files, or repo ids resolved in the local Hugging Face cache.
+  EncodeConfig config = given;
+  if (!config.model.empty()) config.model = resolve_model_dir(config.model);
+  if (!config.sae.empty()) config.sae = resolve_checkpoint_file(config.sae);
   SAEDIFF_CHECK(!config.responses.empty(), "encode needs --responses FILE.jsonl");
   SAEDIFF_CHECK(!config.model.empty(), "encode needs --model DIR");
   SAEDIFF_CHECK(!config.sae.empty(), "encode needs --sae FILE");
@@ -188,8 +194,15 @@ EncodeSummary run_encode(const EncodeConfig& config, const std::string& resolved
   log_info0("encode: ", n_doc, " documents in ", sets.size(), " sets (", n_failed, " failed responses skipped) on ",
             n_rank, " ranks");
 
+  Timer load_timer;
   const LlamaModel model = LlamaModel::load(config.model, config.layer, dtype, device);
   const Sae sae = Sae::load(config.sae, dtype, device);
+  {
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    log_info("loaded layers 0..", config.layer, " of ", config.model, " and the SAE in ", load_timer.seconds(),
+             " s; peak host memory ", static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0), " GiB");
+  }
   SAEDIFF_CHECK(sae.d_model() == model.config().d_model, "the SAE reads d_model = ", sae.d_model(),
                 " but the model's hidden size is ", model.config().d_model);
   const int64_t d_sae = sae.d_sae();

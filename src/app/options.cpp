@@ -58,8 +58,12 @@ void add_client_options(CLI::App& app, CollectConfig& c) {
 
 void add_encode_options(CLI::App& app, EncodeConfig& c) {
   app.add_option("--responses", c.responses, "responses.jsonl from collect (failed pairs are skipped)");
-  app.add_option("--model", c.model, "HF Llama folder: config.json, model*.safetensors, tokenizer.json");
-  app.add_option("--sae", c.sae, "SAE state dict (.pth or .safetensors)");
+  app.add_option("--model", c.model,
+                 "HF Llama folder (config.json, model*.safetensors, tokenizer.json), or a repo id such as "
+                 "meta-llama/Llama-3.1-8B-Instruct found in the local HF cache");
+  app.add_option("--sae", c.sae,
+                 "SAE state dict (.pth or .safetensors), or owner/name[/file] in the local HF cache, e.g. "
+                 "Goodfire/Llama-3.1-8B-Instruct-SAE-l19");
   app.add_option("--layer", c.layer, "Decoder layer whose output is encoded (0-indexed; HF hidden_states[L+1])")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--out", c.out, "Output HDF5 file (written with parallel HDF5)");
@@ -161,6 +165,8 @@ void apply_config_file(CLI::App& app, const std::string& path, const std::string
     if (kPathOptions.count(key) || (key == "model" && section == "encode")) {
       for (std::string& v : inputs) {
         if (key == "labels" && (v == "hf" || v == "none")) continue;  // keywords, not paths
+        // --model/--sae may be repo ids (resolved in the HF cache): kept as given unless the path exists.
+        if ((key == "model" || key == "sae") && !std::filesystem::exists(base / v)) continue;
         if (!v.empty() && std::filesystem::path(v).is_relative()) v = (base / v).lexically_normal().string();
       }
     }

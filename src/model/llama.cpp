@@ -58,7 +58,10 @@ class WeightFiles {
     SAEDIFF_CHECK(st->contains(name), dir_, "/", file, ": tensor '", name, "' is missing");
     SAEDIFF_CHECK(st->shape(name) == shape, dir_, "/", file, ": tensor '", name, "' has shape ",
                   c10::IntArrayRef(st->shape(name)), ", expected ", c10::IntArrayRef(shape));
-    return st->tensor(name, dtype).to(device);
+    torch::Tensor t = st->tensor(name, dtype).to(device);
+    SAEDIFF_CHECK(torch::isfinite(t).all().item<bool>(), dir_, "/", file, ": tensor '", name,
+                  "' holds NaN or infinite values");
+    return t;
   }
 
  private:
@@ -85,6 +88,20 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
   const nlohmann::json j = read_json(path);
   LlamaConfig c;
+  // Llama only: refuse other architectures by name rather than misreading their weights.
+  const std::string model_type = j.contains("model_type") && j["model_type"].is_string() ? j["model_type"].get<std::string>() : "";
+  std::string archs;
+  bool llama_arch = false;
+  if (j.contains("architectures") && j["architectures"].is_array()) {
+    for (const auto& a : j["architectures"]) {
+      const std::string name = a.is_string() ? a.get<std::string>() : a.dump();
+      archs += (archs.empty() ? "" : ", ") + name;
+      llama_arch = llama_arch || name == "LlamaForCausalLM" || name == "LlamaModel";
+    }
+  }
+  SAEDIFF_CHECK((model_type.empty() || model_type == "llama") && (archs.empty() || llama_arch), path,
+                ": unsupported architecture (model_type '", model_type, "', architectures [", archs,
+                "]): saediff reads Llama checkpoints (LlamaForCausalLM) only");
   try {
     c.vocab_size = j.at("vocab_size").get<int64_t>();
     c.d_model = j.at("hidden_size").get<int64_t>();

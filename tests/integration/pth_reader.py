@@ -8,7 +8,8 @@ _metadata, BUILD), every dtype saediff reads, non-contiguous and offset views, v
 nn.Parameter, empty and 0-dim tensors. Refuses, with a clear message and without running anything: a pickle
 calling os.system, a nested dict, a truncated file, a compressed entry, a missing storage entry, a big-endian
 archive, the legacy (pre-zip) format, and bytes that are no zip at all. With DEMO_RUN_DIR, `saediff encode`
-names the tensor and both shapes for a wrongly shaped SAE and refuses NaN weights."""
+names the tensor and both shapes for a wrongly shaped SAE, refuses NaN weights and other architectures, and
+resolves --model/--sae repo ids in a Hugging Face cache to the same results as the folders."""
 import io
 import json
 import os
@@ -156,6 +157,44 @@ def main(work):
         p = subprocess.run(enc + ["--sae", os.path.join(work, "nan.pth"), "--out", os.path.join(work, "n.h5")],
                            capture_output=True, text=True)
         check(p.returncode != 0 and "encoder_linear.weight holds NaN" in p.stderr, "NaN weights are refused by name")
+
+        # Repo ids resolved in a Hugging Face cache laid out as huggingface_hub does (refs/main -> snapshot).
+        hub = os.path.join(work, "hf", "hub")
+        llama = os.path.join(hub, "models--meta-llama--Llama-3.1-8B-Instruct")
+        os.makedirs(os.path.join(llama, "refs"))
+        open(os.path.join(llama, "refs", "main"), "w").write("abc123")
+        shutil.copytree(model, os.path.join(llama, "snapshots", "abc123"), ignore=shutil.ignore_patterns("sae.*"))
+        gf = os.path.join(hub, "models--Goodfire--Llama-3.1-8B-Instruct-SAE-l19")
+        os.makedirs(os.path.join(gf, "snapshots", "def456"))
+        torch.save(sae, os.path.join(gf, "snapshots", "def456", "Llama-3.1-8B-Instruct-SAE-l19.pth"))
+        env = dict(os.environ, HF_HOME=os.path.join(work, "hf"))
+        env.pop("HF_HUB_CACHE", None)
+        out = os.path.join(work, "hub.h5")
+        p = subprocess.run([os.environ["SAEDIFF"], "encode", "--responses", enc[3], "--model",
+                            "meta-llama/Llama-3.1-8B-Instruct", "--sae", "Goodfire/Llama-3.1-8B-Instruct-SAE-l19",
+                            "--layer", "2", "--threads", "1", "--out", out], capture_output=True, text=True, env=env)
+        import h5py
+        same_values = p.returncode == 0
+        if same_values:
+            with h5py.File(out) as a, h5py.File(os.path.join(run, "encoded.h5")) as b:
+                for s_ in a["sets"]:
+                    for k in ("max/indices", "max/values", "sum/values"):
+                        same_values = same_values and (a["sets"][s_][k][()] == b["sets"][s_][k][()]).all()
+        check(same_values, "--model and --sae as repo ids from the HF cache encode exactly as the demo's folders "
+              f"({p.stderr[-300:] if p.returncode else 'same max and sum'})")
+        p = subprocess.run([os.environ["SAEDIFF"], "encode", "--responses", enc[3], "--model", "meta-llama/Nope",
+                            "--sae", os.path.join(model, "sae.safetensors"), "--layer", "2", "--out", out],
+                           capture_output=True, text=True, env=env)
+        check(p.returncode != 0 and "models--meta-llama--Nope" in p.stderr, "a repo id not in the cache: the paths searched")
+        other = os.path.join(work, "mistral")
+        shutil.copytree(model, other)
+        cfg = json.load(open(os.path.join(other, "config.json")))
+        cfg["model_type"], cfg["architectures"] = "mistral", ["MistralForCausalLM"]
+        json.dump(cfg, open(os.path.join(other, "config.json"), "w"))
+        p = subprocess.run(enc[:5] + [other] + enc[6:] + ["--sae", os.path.join(model, "sae.safetensors"), "--out", out],
+                           capture_output=True, text=True)
+        check(p.returncode != 0 and "unsupported architecture" in p.stderr and "MistralForCausalLM" in p.stderr,
+              "another architecture is refused by name")
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
