@@ -1,6 +1,8 @@
 #include "model/llama.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -77,6 +79,12 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * (x32 * torch::rsqrt(variance + eps)).to(x.scalar_type());
 }
 
+// x · wᵀ (+ b when the checkpoint has biases).
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  const torch::Tensor y = torch::matmul(x, w.t());
+  return b.defined() ? y + b : y;
+}
+
 // [.., head_dim] -> cat(-x2, x1), the HF rotate_half convention.
 torch::Tensor rotate_half(const torch::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
@@ -123,8 +131,8 @@ LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
       c.rope.original_max_position_embeddings = get_or<int64_t>(rope, "original_max_position_embeddings", 8192);
       c.rope_theta = get_or<double>(rope, "rope_theta", c.rope_theta);
     }
-    SAEDIFF_CHECK(!get_or<bool>(j, "attention_bias", false) && !get_or<bool>(j, "mlp_bias", false), path,
-                  ": attention_bias / mlp_bias are not supported (Llama 3.1 has neither)");
+    c.attention_bias = get_or<bool>(j, "attention_bias", false);
+    c.mlp_bias = get_or<bool>(j, "mlp_bias", false);
   } catch (const nlohmann::json::exception& e) {
     SAEDIFF_FAIL(path, ": bad Llama config: ", e.what());
   }
@@ -147,23 +155,55 @@ LlamaModel LlamaModel::load(const std::string& dir, int layer, torch::Dtype dtyp
   LlamaConfig config = LlamaConfig::from_json_file((std::filesystem::path(dir) / "config.json").string());
   SAEDIFF_CHECK(layer >= 0 && layer < config.n_layer, "layer ", layer, " does not exist: '", dir, "' has ",
                 config.n_layer, " decoder layers (0..", config.n_layer - 1, ")");
-  SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
-  LlamaModel m(config, layer, dtype, device);
-  const LlamaConfig& c = m.config_;
   WeightFiles weights(dir);
-  m.embed_ = weights.get("model.embed_tokens.weight", {c.vocab_size, c.d_model}, dtype, device);
+  return build(std::move(config), layer, dtype, device,
+               [&](const std::string& name, const std::vector<int64_t>& shape) {
+                 return weights.get(name, shape, dtype, device);
+               });
+}
+
+LlamaModel LlamaModel::random(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device, uint64_t seed) {
+  SAEDIFF_CHECK(layer >= 0 && layer < config.n_layer, "layer ", layer, " does not exist (", config.n_layer,
+                " decoder layers)");
+  torch::manual_seed(seed);
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  return build(std::move(config), layer, dtype, device,
+               [&](const std::string& name, const std::vector<int64_t>& shape) {
+                 // Norm weights near 1, everything else N(0, 0.02^2) as HF initialises Llama.
+                 if (name.find("norm") != std::string::npos) return torch::ones(shape, options);
+                 return torch::randn(shape, options) * 0.02;
+               });
+}
+
+LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device,
+                             const WeightSource& get) {
+  SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
+  LlamaModel m(std::move(config), layer, dtype, device);
+  const LlamaConfig& c = m.config_;
+  m.embed_ = get("model.embed_tokens.weight", {c.vocab_size, c.d_model});
   for (int i = 0; i <= layer; ++i) {  // layers after `layer` are never read
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Layer l;
-    l.attn_norm = weights.get(p + "input_layernorm.weight", {c.d_model}, dtype, device);
-    l.wq = weights.get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model}, dtype, device);
-    l.wk = weights.get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}, dtype, device);
-    l.wv = weights.get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}, dtype, device);
-    l.wo = weights.get(p + "self_attn.o_proj.weight", {c.d_model, c.n_head * c.head_dim}, dtype, device);
-    l.mlp_norm = weights.get(p + "post_attention_layernorm.weight", {c.d_model}, dtype, device);
-    l.w_gate = weights.get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model}, dtype, device);
-    l.w_up = weights.get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model}, dtype, device);
-    l.w_down = weights.get(p + "mlp.down_proj.weight", {c.d_model, c.d_ff}, dtype, device);
+    l.attn_norm = get(p + "input_layernorm.weight", {c.d_model});
+    l.wq = get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model});
+    l.wk = get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model});
+    l.wv = get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model});
+    l.wo = get(p + "self_attn.o_proj.weight", {c.d_model, c.n_head * c.head_dim});
+    l.mlp_norm = get(p + "post_attention_layernorm.weight", {c.d_model});
+    l.w_gate = get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model});
+    l.w_up = get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model});
+    l.w_down = get(p + "mlp.down_proj.weight", {c.d_model, c.d_ff});
+    if (c.attention_bias) {
+      l.bq = get(p + "self_attn.q_proj.bias", {c.n_head * c.head_dim});
+      l.bk = get(p + "self_attn.k_proj.bias", {c.n_kv_head * c.head_dim});
+      l.bv = get(p + "self_attn.v_proj.bias", {c.n_kv_head * c.head_dim});
+      l.bo = get(p + "self_attn.o_proj.bias", {c.d_model});
+    }
+    if (c.mlp_bias) {
+      l.b_gate = get(p + "mlp.gate_proj.bias", {c.d_ff});
+      l.b_up = get(p + "mlp.up_proj.bias", {c.d_ff});
+      l.b_down = get(p + "mlp.down_proj.bias", {c.d_model});
+    }
     m.layers_.push_back(std::move(l));
   }
 
@@ -187,7 +227,18 @@ LlamaModel LlamaModel::load(const std::string& dir, int layer, torch::Dtype dtyp
   return m;
 }
 
-torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids) const {
+int64_t LlamaModel::weight_bytes() const {
+  int64_t n = embed_.numel() * embed_.element_size();
+  for (const Layer& l : layers_) {
+    for (const torch::Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.mlp_norm, &l.w_gate, &l.w_up, &l.w_down,
+                                   &l.bq, &l.bk, &l.bv, &l.bo, &l.b_gate, &l.b_up, &l.b_down}) {
+      if (t->defined()) n += t->numel() * t->element_size();
+    }
+  }
+  return n;
+}
+
+torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids, int64_t max_score_elements) const {
   const LlamaConfig& c = config_;
   const auto n_token = static_cast<int64_t>(ids.size());
   SAEDIFF_CHECK(n_token > 0, "forward() needs at least one token");
@@ -204,30 +255,43 @@ torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids) const {
   const torch::Tensor emb = torch::cat({freqs, freqs}, -1);                     // [T, head_dim] f32
   const torch::Tensor cos = emb.cos().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
   const torch::Tensor sin = emb.sin().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
-  const torch::Tensor causal =
-      torch::ones({n_token, n_token}, torch::TensorOptions().dtype(torch::kBool).device(device_)).triu(1);  // [T, T]
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device_);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   const int64_t n_rep = c.n_head / c.n_kv_head;
+  // Query rows per attention block: at most max_score_elements scores [H, rows, T] per block.
+  const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * n_token), 1, n_token);
 
   for (const Layer& l : layers_) {
     const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps);          // [T, d_model]
-    torch::Tensor q = torch::matmul(h, l.wq.t()).view({n_token, c.n_head, c.head_dim}).transpose(0, 1);     // [H, T, hd]
-    torch::Tensor k = torch::matmul(h, l.wk.t()).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
-    torch::Tensor v = torch::matmul(h, l.wv.t()).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
+    torch::Tensor q = linear(h, l.wq, l.bq).view({n_token, c.n_head, c.head_dim}).transpose(0, 1);     // [H, T, hd]
+    torch::Tensor k = linear(h, l.wk, l.bk).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
+    torch::Tensor v = linear(h, l.wv, l.bv).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     if (n_rep > 1) {  // GQA: query head i reads kv head i / n_rep
       k = k.repeat_interleave(n_rep, 0);
       v = v.repeat_interleave(n_rep, 0);
     }
-    torch::Tensor scores = torch::matmul(q, k.transpose(1, 2)) * scale;         // [H, T, T]
-    scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
-    const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(dtype_);  // softmax in float32
-    const torch::Tensor attn = torch::matmul(probs, v).transpose(0, 1).reshape({n_token, c.n_head * c.head_dim});
-    x = x + torch::matmul(attn, l.wo.t());
+    // Attention in blocks of query rows, so that the [H, rows, keys] scores stay bounded for long documents
+    // (softmax is per row: the blocks give the same values as one [H, T, T] pass).
+    std::vector<torch::Tensor> blocks;
+    for (int64_t r0 = 0; r0 < n_token; r0 += block_rows) {
+      const int64_t r1 = std::min(n_token, r0 + block_rows);
+      const torch::Tensor kb = k.slice(1, 0, r1), vb = v.slice(1, 0, r1);     // [H, r1, hd]: keys up to the last row
+      torch::Tensor scores = torch::matmul(q.slice(1, r0, r1), kb.transpose(1, 2)) * scale;  // [H, r1-r0, r1]
+      const torch::Tensor rows = torch::arange(r0, r1, index_options).unsqueeze(1);  // [r1-r0, 1]
+      const torch::Tensor future = torch::arange(r1, index_options).unsqueeze(0) > rows;  // [r1-r0, r1] key after query
+      scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+      const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(dtype_);  // softmax in float32
+      blocks.push_back(torch::matmul(probs, vb));                                // [H, r1-r0, hd]
+    }
+    const torch::Tensor attn = (blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1))
+                                   .transpose(0, 1)
+                                   .reshape({n_token, c.n_head * c.head_dim});  // [T, H * hd]
+    x = x + linear(attn, l.wo, l.bo);
     const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps);           // [T, d_model]
-    const torch::Tensor mlp = torch::silu(torch::matmul(g, l.w_gate.t())) * torch::matmul(g, l.w_up.t());  // [T, d_ff]
-    x = x + torch::matmul(mlp, l.w_down.t());
+    const torch::Tensor mlp = torch::silu(linear(g, l.w_gate, l.b_gate)) * linear(g, l.w_up, l.b_up);  // [T, d_ff]
+    x = x + linear(mlp, l.w_down, l.b_down);
   }
   return x.to(torch::kFloat32);
 }

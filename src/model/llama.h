@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct LlamaConfig {
   int64_t n_kv_head = 0;  // num_key_value_heads (GQA)
   int64_t head_dim = 0;   // head_dim, else hidden_size / num_attention_heads
   double rms_norm_eps = 1e-5;
+  bool attention_bias = false;  // q/k/v/o projections carry biases
+  bool mlp_bias = false;        // gate/up/down projections carry biases
   double rope_theta = 500000.0;
   RopeScaling rope;  // from `rope_scaling` or `rope_parameters`
 
@@ -39,13 +42,22 @@ class LlamaModel {
   // DIR/model.safetensors.index.json), weights for embed_tokens and layers 0..layer only.
   static LlamaModel load(const std::string& dir, int layer, torch::Dtype dtype, torch::Device device);
 
+  // Random weights at any shape (N(0, 0.02^2), norms 1), made on `device`: benchmarks at the real
+  // Llama-3.1-8B shape without a checkpoint on disk.
+  static LlamaModel random(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device, uint64_t seed);
+
+  // Attention runs in blocks of query rows holding at most this many [head, query, key] scores at once, so
+  // that a long document needs O(T) rather than O(T^2) working memory (256 MiB of float32 scores).
+  static constexpr int64_t kMaxScoreElements = int64_t{1} << 26;
+
   // ids: [n_token] token ids of one document. Returns [n_token, d_model] float32 on the model's device.
-  torch::Tensor forward(const std::vector<int32_t>& ids) const;
+  torch::Tensor forward(const std::vector<int32_t>& ids, int64_t max_score_elements = kMaxScoreElements) const;
 
   const LlamaConfig& config() const { return config_; }
   int layer() const { return layer_; }
   torch::Dtype dtype() const { return dtype_; }
   torch::Device device() const { return device_; }
+  int64_t weight_bytes() const;  // bytes of the tensors held (embedding and layers 0..layer)
 
  private:
   struct Layer {
@@ -58,7 +70,13 @@ class LlamaModel {
     torch::Tensor w_gate;     // [d_ff, d_model]
     torch::Tensor w_up;       // [d_ff, d_model]
     torch::Tensor w_down;     // [d_model, d_ff]
+    // Biases when config.json sets attention_bias / mlp_bias (undefined otherwise).
+    torch::Tensor bq, bk, bv, bo, b_gate, b_up, b_down;
   };
+  // Tensor by checkpoint name and expected shape, in the model's dtype, on its device.
+  using WeightSource = std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>;
+  static LlamaModel build(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device,
+                          const WeightSource& get);
   LlamaModel(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device)
       : config_(std::move(config)), layer_(layer), dtype_(dtype), device_(device) {}
 

@@ -67,10 +67,14 @@ def load_weights(model_dir):
 
 
 def llama3_inv_freq(cfg, head_dim):
+    """RoPE inverse frequencies [head_dim/2], float32 as HF builds them: at position p the angle p * inv_freq
+    is rounded to float32 by HF too, and at long positions that rounding is part of its result, so the
+    reference keeps it (and only it) in float32. The llama3 band rule is written out per frequency."""
     theta = cfg.get("rope_theta", 10000.0)
     rope = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
     theta = rope.get("rope_theta", theta)
-    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
+    exps = torch.arange(0, head_dim, 2, dtype=torch.int64).to(torch.float32) / head_dim
+    inv = 1.0 / (torch.tensor(theta, dtype=torch.float32) ** exps)  # float32, as HF
     if rope.get("rope_type", rope.get("type")) != "llama3":
         return inv
     factor, low, high = rope["factor"], rope["low_freq_factor"], rope["high_freq_factor"]
@@ -85,7 +89,7 @@ def llama3_inv_freq(cfg, head_dim):
         else:                              # in between: interpolated
             s = (old / wavelen - low) / (high - low)
             out.append((1 - s) * f / factor + s * f)
-    return torch.tensor(out, dtype=torch.float64)
+    return torch.tensor(out, dtype=torch.float32)
 
 
 def load_llama(model_dir, layer):
@@ -112,16 +116,20 @@ def llama_forward(m, ids):
     w, cfg, eps = m["w"], m["cfg"], m["cfg"].get("rms_norm_eps", 1e-6)
     T, H, Hkv, hd = len(ids), m["n_head"], m["n_kv"], m["head_dim"]
     x = w["model.embed_tokens.weight"][torch.tensor(ids, dtype=torch.long)]
-    angles = torch.arange(T, dtype=torch.float64)[:, None] * m["inv_freq"][None, :]
+    angles = (torch.arange(T, dtype=torch.float32)[:, None] * m["inv_freq"][None, :]).to(torch.float64)  # f32, as HF
     cos = torch.cat([angles.cos(), angles.cos()], -1)
     sin = torch.cat([angles.sin(), angles.sin()], -1)
     mask = torch.full((T, T), float("-inf"), dtype=torch.float64).triu(1)
+    def lin(x, name):  # x W^T (+ b when the checkpoint has the bias)
+        y = x @ w[name + ".weight"].T
+        return y + w[name + ".bias"] if name + ".bias" in w else y
+
     for i in range(m["layer"] + 1):
         p = f"model.layers.{i}."
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
-        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(T, H, hd).transpose(0, 1)
-        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(T, Hkv, hd).transpose(0, 1)
-        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(T, Hkv, hd).transpose(0, 1)
+        q = lin(h, p + "self_attn.q_proj").view(T, H, hd).transpose(0, 1)
+        k = lin(h, p + "self_attn.k_proj").view(T, Hkv, hd).transpose(0, 1)
+        v = lin(h, p + "self_attn.v_proj").view(T, Hkv, hd).transpose(0, 1)
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         group = H // Hkv
         out = []
@@ -129,10 +137,10 @@ def llama_forward(m, ids):
             scores = q[head] @ k[head // group].T / math.sqrt(hd) + mask
             out.append(torch.softmax(scores, -1) @ v[head // group])
         attn = torch.stack(out, 1).reshape(T, H * hd)
-        x = x + attn @ w[p + "self_attn.o_proj.weight"].T
+        x = x + lin(attn, p + "self_attn.o_proj")
         g = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
-        gate = g @ w[p + "mlp.gate_proj.weight"].T
-        x = x + (gate * torch.sigmoid(gate) * (g @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+        gate = lin(g, p + "mlp.gate_proj")
+        x = x + lin(gate * torch.sigmoid(gate) * lin(g, p + "mlp.up_proj"), p + "mlp.down_proj")
     return x
 
 
