@@ -15,6 +15,8 @@
 #include "app/run.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/memory.h"
+#include "core/timer.h"
 #include "io/json_text.h"
 #include "dist/mpi.h"
 #include "model/llama.h"
@@ -102,8 +104,11 @@ void run_tokenize(const TokenizeConfig& c) {
 
 void run_forward(const ForwardConfig& c) {
   set_torch_threads(c.threads);
-  const LlamaModel model =
-      LlamaModel::load(resolve_model_dir(c.model), c.layer, parse_dtype(c.dtype), select_device(c.device));
+  const torch::Device device = select_device(c.device);
+  Timer load_timer;
+  const LlamaModel model = LlamaModel::load(resolve_model_dir(c.model), c.layer, parse_dtype(c.dtype), device);
+  log_info("forward: loaded layers 0..", c.layer, " (", gib(model.weight_bytes()), " GiB) in ", load_timer.seconds(),
+           " s; ", memory_report(device.is_cuda() ? device.index() : -1));
   const std::vector<nlohmann::json> docs = read_jsonl_field(c.input, "ids");
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   torch::NoGradGuard no_grad;
@@ -117,7 +122,8 @@ void run_forward(const ForwardConfig& c) {
     tensors.emplace_back("doc." + std::to_string(i), model.forward(ids).to(torch::kCPU, torch::kFloat32));
   }
   write_safetensors(c.output, tensors, {{"layer", std::to_string(c.layer)}, {"model", c.model}});
-  log_info("forward: ", docs.size(), " documents through layer ", c.layer, " -> ", c.output);
+  log_info("forward: ", docs.size(), " documents through layer ", c.layer, " -> ", c.output, "; ",
+           memory_report(device.is_cuda() ? device.index() : -1));
 }
 
 // Adds `--config FILE` to a subcommand; returns where the path is stored.

@@ -1,7 +1,6 @@
 #include "app/encode.h"
 #include "app/device.h"
 
-#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/timer.h"
 #include "app/evidence_pass.h"
 #include "dist/mpi.h"
@@ -194,17 +194,14 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   log_info0("encode: ", n_doc, " documents in ", sets.size(), " sets (", n_failed, " failed responses skipped) on ",
             n_rank, " ranks");
 
+  // The SAE first, checked against config.json, so that a mismatched pair fails before the model loads.
   Timer load_timer;
-  const LlamaModel model = LlamaModel::load(config.model, config.layer, dtype, device);
   const Sae sae = Sae::load(config.sae, dtype, device);
-  {
-    struct rusage usage {};
-    getrusage(RUSAGE_SELF, &usage);
-    log_info("loaded layers 0..", config.layer, " of ", config.model, " and the SAE in ", load_timer.seconds(),
-             " s; peak host memory ", static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0), " GiB");
-  }
-  SAEDIFF_CHECK(sae.d_model() == model.config().d_model, "the SAE reads d_model = ", sae.d_model(),
-                " but the model's hidden size is ", model.config().d_model);
+  sae.check_input_width(LlamaConfig::from_json_file((std::filesystem::path(config.model) / "config.json").string()).d_model,
+                        config.model);
+  const LlamaModel model = LlamaModel::load(config.model, config.layer, dtype, device);
+  log_info("loaded layers 0..", config.layer, " of ", config.model, " (", gib(model.weight_bytes()),
+           " GiB) and the SAE in ", load_timer.seconds(), " s; ", memory_report(device.is_cuda() ? device.index() : -1));
   const int64_t d_sae = sae.d_sae();
 
   // Per-set counts of documents whose pooled max > threshold: [n_set * d_sae].
@@ -231,7 +228,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   }
   double seconds = timer.seconds();
   log_info("encoded ", mine.size(), " documents, ", my_tokens, " tokens in ", seconds, " s (",
-           seconds > 0 ? static_cast<double>(my_tokens) / seconds : 0.0, " tokens/s)");
+           seconds > 0 ? static_cast<double>(my_tokens) / seconds : 0.0, " tokens/s); ", memory_report(device.is_cuda() ? device.index() : -1));
 
   allreduce_counts(counts, MPI_COMM_WORLD, backend);
   for (size_t s = 0; s < sets.size(); ++s) {

@@ -78,9 +78,29 @@ Sae Sae::load(const std::string& path, torch::Dtype dtype, torch::Device device)
   sae.dtype_ = dtype;
   sae.d_model_ = d_model;
   sae.d_sae_ = d_sae;
+  sae.path_ = path;
   sae.w_enc_ = w.to(device, dtype).contiguous();
   sae.b_enc_ = b.to(device, dtype).contiguous();
   return sae;
+}
+
+Sae Sae::random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Device device, uint64_t seed) {
+  SAEDIFF_CHECK(d_model > 0 && d_sae > 0, "SAE sizes must be positive");
+  torch::manual_seed(seed);
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  Sae sae;
+  sae.dtype_ = dtype;
+  sae.d_model_ = d_model;
+  sae.d_sae_ = d_sae;
+  sae.w_enc_ = torch::randn({d_sae, d_model}, options) * 0.02;  // [d_sae, d_model]
+  sae.b_enc_ = torch::zeros({d_sae}, options);                  // [d_sae]
+  return sae;
+}
+
+void Sae::check_input_width(int64_t hidden_size, const std::string& model) const {
+  SAEDIFF_CHECK(d_model_ == hidden_size, path_, ": the SAE does not fit the model: encoder_linear.weight is [", d_sae_,
+                ", ", d_model_, "], expected [", d_sae_, ", ", hidden_size, "] for the hidden size ", hidden_size, " of ",
+                model, " (an SAE trained on another model?)");
 }
 
 torch::Tensor Sae::encode(const torch::Tensor& x) const {

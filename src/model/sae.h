@@ -12,12 +12,17 @@ namespace saediff {
 class Sae {
  public:
   static Sae load(const std::string& path, torch::Dtype dtype, torch::Device device);
+  // Random encoder (N(0, 0.02^2) weights, zero bias) made on `device`: benchmarks at the real shape.
+  static Sae random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Device device, uint64_t seed);
 
   // x: [n_token, d_model] (any float dtype). Returns f: [n_token, d_sae] float32.
   torch::Tensor encode(const torch::Tensor& x) const;
 
   int64_t d_model() const { return d_model_; }
   int64_t d_sae() const { return d_sae_; }
+  const std::string& path() const { return path_; }  // the file it came from ("" when random)
+  // Throws, naming the file and both shapes, unless the SAE reads vectors of the model's hidden size.
+  void check_input_width(int64_t hidden_size, const std::string& model) const;
 
  private:
   Sae() = default;
@@ -26,6 +31,7 @@ class Sae {
   torch::Dtype dtype_ = torch::kFloat32;
   int64_t d_model_ = 0;
   int64_t d_sae_ = 0;
+  std::string path_;
 };
 
 }  // namespace saediff

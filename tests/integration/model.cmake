@@ -13,3 +13,9 @@ add_test(NAME pth_reader
                  ${CMAKE_BINARY_DIR}/test-out/pth ${SAEDIFF_DEMO_OUT}/np2)
 set_tests_properties(pth_reader PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
+
+# Bad checkpoints (model and SAE): one clear error naming the file and the tensor, never a crash.
+add_test(NAME checkpoint_errors
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/checkpoint_errors.py ${CMAKE_BINARY_DIR}/test-out/checkpoint_errors)
+set_tests_properties(checkpoint_errors PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
+                     TIMEOUT 600)
