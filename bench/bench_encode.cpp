@@ -1,7 +1,8 @@
 // Encode throughput: reader (layers 0..L) + SAE + pooling per document, on every rank.
-//   mpirun -np N build/bench/bench_encode [--model DIR --sae FILE] [--layer L] [--tokens T] [--docs D]
-//                                         [--reps R] [--dtype float32|bfloat16] [--device cpu|cuda] [--json]
-// Without --model/--sae it generates the demo checkpoints in a temporary folder. Prints a header with the
+//   mpirun -np N build/bench/bench_encode [--model DIR --sae FILE | --shape llama3-8b] [--layer L] [--tokens T]
+//                                         [--docs D] [--reps R] [--dtype float32|bfloat16] [--device cpu|cuda] [--json]
+// Without --model/--sae it generates the demo checkpoints in a temporary folder; --shape llama3-8b makes random
+// weights at the real Llama-3.1-8B shape (and a 65,536-feature SAE) directly on the device, no files. Prints a header with the
 // build, commit, device, ranks, dtype and shapes, then tokens/s as mean ± sd over the repetitions (after a
 // warm-up), timed after a barrier and taken from the slowest rank. The correctness column compares the
 // pooled max of the first document with a second, independent run of the same document (determinism).
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/device.h"
+#include "core/memory.h"
 #include "core/timer.h"
 #include "dist/mpi.h"
 #include "model/llama.h"
@@ -29,14 +31,42 @@
 
 using namespace saediff;
 
+namespace {
+
+// Llama-3.1-8B-Instruct's config.json, as the shapes and RoPE that decide speed.
+LlamaConfig llama3_8b_config() {
+  LlamaConfig c;
+  c.vocab_size = 128256;
+  c.d_model = 4096;
+  c.d_ff = 14336;
+  c.n_layer = 32;
+  c.n_head = 32;
+  c.n_kv_head = 8;
+  c.head_dim = 128;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 500000.0;
+  c.rope.rope_type = "llama3";
+  c.rope.factor = 8.0;
+  c.rope.low_freq_factor = 1.0;
+  c.rope.high_freq_factor = 4.0;
+  c.rope.original_max_position_embeddings = 8192;
+  return c;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_encode: reader + SAE + pooling throughput"};
-  std::string model_dir, sae_path, dtype_name = "float32", device_name = "cpu", generated_dir;
+  std::string model_dir, sae_path, dtype_name = "float32", device_name = "cpu", generated_dir, shape;
   int layer = 2, n_token = 256, n_doc = 8, n_rep = 5, threads = 0;
   bool json = false;
   app.add_option("--model", model_dir, "HF Llama folder (default: generated demo model)");
   app.add_option("--sae", sae_path, "SAE file (default: generated demo SAE)");
+  app.add_option("--shape", shape, "Random weights at a real shape instead of files (llama3-8b)")
+      ->check(CLI::IsMember({"llama3-8b"}))
+      ->excludes("--model")
+      ->excludes("--sae");
   app.add_option("--layer", layer, "Decoder layer");
   app.add_option("--tokens", n_token, "Tokens per document");
   app.add_option("--docs", n_doc, "Documents per rank and repetition");
@@ -49,7 +79,7 @@ int main(int argc, char** argv) {
 
   const int rank = mpi::comm_rank(), n_rank = mpi::comm_size();
   set_torch_threads(threads);
-  if (model_dir.empty() || sae_path.empty()) {
+  if (shape.empty() && (model_dir.empty() || sae_path.empty())) {
     const auto dir = std::filesystem::temp_directory_path() / ("saediff_bench_" + std::to_string(::getpid()));
     model_dir = (dir / "model").string();
     sae_path = (dir / "sae.safetensors").string();
@@ -67,8 +97,14 @@ int main(int argc, char** argv) {
     mpi::barrier();
   }
   const torch::Device device = select_device(device_name);
-  const LlamaModel model = LlamaModel::load(model_dir, layer, parse_dtype(dtype_name), device);
-  const Sae sae = Sae::load(sae_path, parse_dtype(dtype_name), device);
+  const torch::Dtype dtype = parse_dtype(dtype_name);
+  Timer load_timer;
+  const LlamaModel model = shape.empty() ? LlamaModel::load(model_dir, layer, dtype, device)
+                                         : LlamaModel::random(llama3_8b_config(), layer, dtype, device, 1);
+  const Sae sae = shape.empty() ? Sae::load(sae_path, dtype, device) : Sae::random(4096, 65536, dtype, device, 2);
+  if (device.is_cuda()) torch::cuda::synchronize();
+  const double load_seconds = load_timer.seconds();
+  const std::string memory = memory_report(device.is_cuda() ? device.index() : -1);
 
   std::mt19937 rng(static_cast<unsigned>(1000 + rank));
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(std::min<int64_t>(model.config().vocab_size, 128000) - 1));
@@ -102,6 +138,7 @@ int main(int argc, char** argv) {
   const PooledDoc b = pool_features(sae.encode(model.forward(docs[0])), 0, n_token, 0);
   const int64_t n_wrong = a.feature == b.feature && a.max == b.max ? 0 : 1;
 
+  const std::string memory_after = memory_report(device.is_cuda() ? device.index() : -1);
   mpi::barrier();
   if (rank != 0) return 0;
   if (!generated_dir.empty()) std::filesystem::remove_all(generated_dir);
@@ -110,7 +147,10 @@ int main(int argc, char** argv) {
                         {"n_rank", n_rank}, {"threads", torch::get_num_threads()}, {"dtype", dtype_name},
                         {"layer", layer}, {"d_model", c.d_model}, {"d_sae", sae.d_sae()}, {"n_token", n_token},
                         {"n_doc_per_rank", n_doc}, {"reps", n_rep}, {"tokens_per_s_mean", mean},
-                        {"tokens_per_s_sd", std::sqrt(var)}, {"wrong", n_wrong}};
+                        {"tokens_per_s_sd", std::sqrt(var)}, {"wrong", n_wrong},
+                        {"weights", shape.empty() ? model_dir : "random " + shape},
+                        {"weight_bytes", model.weight_bytes()}, {"load_s", load_seconds},
+                        {"memory_after_load", memory}, {"memory_after_run", memory_after}};
   if (json) {
     std::printf("%s\n", out.dump().c_str());
   } else {
@@ -118,6 +158,9 @@ int main(int argc, char** argv) {
                 "d_sae %lld\n",
                 kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), dtype_name.c_str(), layer,
                 static_cast<long long>(c.d_model), static_cast<long long>(sae.d_sae()));
+    std::printf("# weights: %s, %.2f GiB loaded in %.1f s; after load: %s; after the run: %s\n",
+                shape.empty() ? model_dir.c_str() : ("random " + shape).c_str(), gib(model.weight_bytes()),
+                load_seconds, memory.c_str(), memory_after.c_str());
     std::printf("| tokens/doc | docs/rank | t/s | #wrong |\n|---:|---:|---:|---:|\n| %d | %d | %.1f ± %.1f | %lld |\n",
                 n_token, n_doc, mean, std::sqrt(var), static_cast<long long>(n_wrong));
   }
