@@ -6,13 +6,15 @@ documents of 1, 2, 8, 65 and 301 tokens, at the first and the last layer, for:
 - the demo's random Llama (4 layers, GQA 4:2, llama3 RoPE via rope_scaling with all three bands, bf16 weights);
 - MHA with the default RoPE (float32 weights); q/k/v/o and MLP biases; transformers 5.x `rope_parameters`
   (llama3, theta inside) with an original context of 32 positions, far below the 301-token document, from
-  float16 weights; an explicit head_dim that is not hidden_size / heads;
+  float16 weights; an explicit head_dim that is not hidden_size / heads (tests/reference/llama_variants.py);
+- where tests/goldens/hf holds HF transformers' own activations for the same checkpoints (recorded by
+  tests/reference/make_hf_goldens.py), saediff against those too, with the same tolerances;
 - a sharded copy (model.safetensors.index.json) gives bit-identical outputs;
 - a copy whose layer 3 is missing still runs at layer 2 (later layers are never read), and fails clearly at 3;
 - the SAE from a torch.save .pth file gives the same encoded.h5 as the same SAE in safetensors."""
+import hashlib
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.environ["SAEDIFF_SOURCE_DIR"], "tests", "reference"))
 import llama_reference as ref  # noqa: E402
+import llama_variants as variants  # noqa: E402
 
 SAEDIFF = os.environ["SAEDIFF"]
 failures = []
@@ -67,92 +70,69 @@ def parity(model_dir, layer, docs, out, dtype, tol, label):
           f"{max(errs):.2e} <= {tol:.0e}")
 
 
-def variant(work, name, base_cfg, base_w, edit):
-    """A copy of the demo checkpoint with config.json and weights changed by edit(cfg, weights)."""
-    vdir = os.path.join(work, name)
-    os.makedirs(vdir)
-    cfg, wts = json.loads(json.dumps(base_cfg)), {k: v.to(torch.float32) for k, v in base_w.items()}
-    wts = edit(cfg, wts) or wts
-    json.dump(cfg, open(os.path.join(vdir, "config.json"), "w"))
-    ref.write_safetensors(os.path.join(vdir, "model.safetensors"), wts)
-    return vdir
-
-
 # Tolerances (relative Frobenius error per document against the float64 reference):
 F32_TOL = 1e-5   # float32 compute: rounding only
 BF16_TOL = 2e-2  # bfloat16 compute (8 mantissa bits; float32 RMSNorm, softmax and RoPE tables, as HF)
 
 
+def hf_goldens(models, docs, work):
+    """saediff against HF transformers' own activations, recorded by tests/reference/make_hf_goldens.py on a host
+    with transformers 5.x (tests/goldens/hf, or $SAEDIFF_HF_GOLDENS). Float32: saediff and the float64
+    reference each within F32_TOL of HF; bfloat16: saediff's bfloat16 within BF16_TOL of HF's (sdpa)."""
+    gdir = os.environ.get("SAEDIFF_HF_GOLDENS") or os.path.join(os.environ["SAEDIFF_SOURCE_DIR"], "tests", "goldens", "hf")
+    manifest_path = os.path.join(gdir, "manifest.json")
+    if not os.path.exists(manifest_path):
+        print(f"skip: no HF goldens at {gdir} (make them with tests/reference/make_hf_goldens.py on a host with "
+              "transformers 5.x); the float64 reference above still applies")
+        return
+    manifest = json.load(open(manifest_path))
+    check(manifest["docs"] == docs, "the goldens were made from the same documents")
+    for name, sums in manifest["checkpoints"].items():
+        for f, want in sums.items():
+            got = hashlib.sha256(open(os.path.join(models[name], f), "rb").read()).hexdigest()
+            check(got == want, f"HF goldens: {name}/{f} is the checkpoint the goldens were made from")
+    for g in manifest["goldens"]:
+        name, layer, dtype = g["checkpoint"], g["layer"], g["dtype"]
+        label = f"HF {manifest['transformers']} golden {name} layer {layer} {dtype}"
+        want = ref.read_safetensors(os.path.join(gdir, g["file"]))
+        out = os.path.join(work, f"golden-{name}-l{layer}-{dtype}.safetensors")
+        r = forward(models[name], layer, docs, out, dtype)
+        check(r.returncode == 0, f"{label}: forward runs ({r.stderr[-300:] if r.returncode else ''})")
+        if r.returncode != 0:
+            continue
+        ours = ref.read_safetensors(out)
+        tol = F32_TOL if dtype == "float32" else BF16_TOL
+        err = max(rel_err(ours[f"doc.{i}"], want[f"doc.{i}"].double()) for i in range(len(docs)))
+        check(err <= tol, f"{label}: saediff max relative error {err:.2e} <= {tol:.0e}")
+        if dtype == "float32":
+            m = ref.load_llama(models[name], layer)
+            err = max(rel_err(want[f"doc.{i}"], ref.llama_forward(m, ids)) for i, ids in enumerate(docs))
+            check(err <= F32_TOL, f"{label}: the float64 reference agrees with HF, max relative error {err:.2e}")
+
+
 def main(work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    model = os.path.join(work, "model")
-    subprocess.run([SAEDIFF, "make-demo-model", "--out", model, "--tokenizer", os.environ["SAEDIFF_TOKENIZER_JSON"],
-                    "--seed", "77", "--d-sae", "512"], check=True, capture_output=True)
-    rng = random.Random(5)
-    # A single-token document (BOS alone), short ones, and one of 301 tokens.
-    docs = [[128000]] + [[128000] + [rng.randrange(128000) for _ in range(n)] for n in (1, 7, 64, 300)]
-    base_cfg = json.load(open(os.path.join(model, "config.json")))
-    n_layer = base_cfg["num_hidden_layers"]
+    docs = variants.DOCS  # 1, 2, 8, 65 and 301 tokens
+    models = variants.make_checkpoints(SAEDIFF, os.environ["SAEDIFF_TOKENIZER_JSON"], work)
+    model = models["gqa-llama3-bf16"]
+    n_layer = json.load(open(os.path.join(model, "config.json")))["num_hidden_layers"]
 
     # The demo checkpoint: GQA 4:2, llama3 RoPE (rope_scaling) with all three bands, bf16 weights.
     for layer in (0, 2, n_layer - 1):
         parity(model, layer, docs, os.path.join(work, f"f32-l{layer}.safetensors"), "float32", F32_TOL,
-               f"GQA llama3 bf16-weights layer {layer} float32")
-    for layer in (0, n_layer - 1):
-        parity(model, layer, docs, os.path.join(work, f"bf16-l{layer}.safetensors"), "bfloat16", BF16_TOL,
-               f"GQA llama3 bf16-weights layer {layer} bfloat16")
-
-    base_w = ref.read_safetensors(os.path.join(model, "model.safetensors"))
-    gen = torch.Generator().manual_seed(11)
-    H, d = base_cfg["num_attention_heads"], base_cfg["hidden_size"]
-    hd = base_cfg.get("head_dim") or d // H
-    L = n_layer
-
-    def mha_default_rope(cfg, w):  # MHA (as many kv heads as heads), default RoPE, float32 weights
-        cfg["num_key_value_heads"] = H
-        cfg.pop("rope_scaling", None)
-        cfg.pop("rope_parameters", None)
-        for i in range(L):
-            for proj in ("k_proj", "v_proj"):
-                w[f"model.layers.{i}.self_attn.{proj}.weight"] = torch.randn(H * hd, d, generator=gen) * 0.05
-
-    def biases(cfg, w):  # attention_bias and mlp_bias: every projection carries a bias
-        cfg["attention_bias"], cfg["mlp_bias"] = True, True
-        for i in range(L):
-            p = f"model.layers.{i}."
-            for proj in ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                         "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"):
-                w[p + proj + ".bias"] = torch.randn(w[p + proj + ".weight"].shape[0], generator=gen) * 0.1
-
-    def rope_parameters_fp16(cfg, w):
-        # transformers 5.x layout: rope_parameters holds rope_theta; no rope_scaling. Theta 1e4 and an original
-        # context of 32 positions put the 8 wavelengths (6.3 .. 2e4) in all three llama3 bands, and the
-        # 301-token document runs well past the original context. Weights stored as float16.
-        cfg.pop("rope_scaling", None)
-        cfg.pop("rope_theta", None)
-        cfg["rope_parameters"] = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
-                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
-        return {k: v.to(torch.float16) for k, v in w.items()}
-
-    def head_dim_8(cfg, w):  # head_dim given explicitly, != hidden_size / heads (8 * 4 heads = 32 < 64)
-        cfg["head_dim"] = 8
-        kv = cfg["num_key_value_heads"]
-        for i in range(L):
-            p = f"model.layers.{i}.self_attn."
-            w[p + "q_proj.weight"] = torch.randn(H * 8, d, generator=gen) * 0.1
-            w[p + "k_proj.weight"] = torch.randn(kv * 8, d, generator=gen) * 0.1
-            w[p + "v_proj.weight"] = torch.randn(kv * 8, d, generator=gen) * 0.1
-            w[p + "o_proj.weight"] = torch.randn(d, H * 8, generator=gen) * 0.1
-
-    for name, edit in (("mha-default-rope", mha_default_rope), ("biases", biases),
-                       ("rope-parameters-fp16", rope_parameters_fp16), ("head-dim-8", head_dim_8)):
-        vdir = variant(work, name, base_cfg, base_w, edit)
-        for layer in (0, L - 1):
-            parity(vdir, layer, docs, os.path.join(work, f"{name}-l{layer}.safetensors"), "float32", F32_TOL,
+               f"gqa-llama3-bf16 layer {layer} float32")
+    parity(model, 0, docs, os.path.join(work, "bf16-l0.safetensors"), "bfloat16", BF16_TOL,
+           "gqa-llama3-bf16 layer 0 bfloat16")
+    # Every variant at the first and the last layer in float32, the last in bfloat16.
+    for name in variants.VARIANTS:
+        for layer in (0, n_layer - 1):
+            parity(models[name], layer, docs, os.path.join(work, f"{name}-l{layer}.safetensors"), "float32", F32_TOL,
                    f"{name} layer {layer} float32")
-        parity(vdir, L - 1, docs, os.path.join(work, f"{name}-bf16.safetensors"), "bfloat16", BF16_TOL,
-               f"{name} layer {L - 1} bfloat16")
+    for name in models:
+        parity(models[name], n_layer - 1, docs, os.path.join(work, f"{name}-bf16.safetensors"), "bfloat16", BF16_TOL,
+               f"{name} layer {n_layer - 1} bfloat16")
+    hf_goldens(models, docs, work)
 
     # Sharded checkpoint: the same tensors split over two files with an index.
     sharded = os.path.join(work, "sharded")
