@@ -171,7 +171,7 @@ LlamaModel LlamaModel::random(LlamaConfig config, int layer, torch::Dtype dtype,
                [&](const std::string& name, const std::vector<int64_t>& shape) {
                  // Norm weights near 1, everything else N(0, 0.02^2) as HF initialises Llama.
                  if (name.find("norm") != std::string::npos) return torch::ones(shape, options);
-                 return torch::randn(shape, options) * 0.02;
+                 return torch::randn(shape, options).mul_(0.02);  // in place: no second copy of the largest tensor
                });
 }
 

@@ -92,7 +92,7 @@ Sae Sae::random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Devic
   sae.dtype_ = dtype;
   sae.d_model_ = d_model;
   sae.d_sae_ = d_sae;
-  sae.w_enc_ = torch::randn({d_sae, d_model}, options) * 0.02;  // [d_sae, d_model]
+  sae.w_enc_ = torch::randn({d_sae, d_model}, options).mul_(0.02);  // [d_sae, d_model]
   sae.b_enc_ = torch::zeros({d_sae}, options);                  // [d_sae]
   return sae;
 }
