@@ -111,14 +111,48 @@ std::vector<int64_t> SafetensorsFile::shape(const std::string& name) const {
   return it->second.shape;
 }
 
-torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype) const {
+torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype, torch::Device device) const {
   auto it = impl_->entries.find(name);
   SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
   const Entry& e = it->second;
-  // from_blob views the mapping; clone() copies it out before the conversion.
+  // from_blob views the mapping; the result must own its storage, so a CPU tensor already of `dtype` is
+  // cloned, and anything else is made by the conversion or the device copy itself.
   torch::Tensor view = torch::from_blob(const_cast<uint8_t*>(impl_->data + e.begin), e.shape,
                                         torch::TensorOptions().dtype(e.dtype->dtype));
-  return view.clone().to(dtype);
+  if (device.is_cpu() && e.dtype->dtype == dtype) return view.clone();
+  return view.to(device, dtype);
+}
+
+namespace {
+
+// Every element's exponent field below all ones. T: the unsigned integer of the float's width.
+template <typename T>
+bool exponents_finite(const uint8_t* data, uint64_t n_bytes, T exponent_mask) {
+  const uint64_t n = n_bytes / sizeof(T);
+  T bad = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    T bits;
+    std::memcpy(&bits, data + i * sizeof(T), sizeof(T));  // the mapping need not be aligned
+    bad |= static_cast<T>((bits & exponent_mask) == exponent_mask);
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
+bool SafetensorsFile::all_finite(const std::string& name) const {
+  auto it = impl_->entries.find(name);
+  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
+  const Entry& e = it->second;
+  const uint8_t* data = impl_->data + e.begin;
+  const uint64_t n_bytes = e.end - e.begin;
+  switch (e.dtype->dtype) {
+    case torch::kFloat32: return exponents_finite<uint32_t>(data, n_bytes, 0x7f800000u);
+    case torch::kFloat64: return exponents_finite<uint64_t>(data, n_bytes, 0x7ff0000000000000ull);
+    case torch::kFloat16: return exponents_finite<uint16_t>(data, n_bytes, 0x7c00u);
+    case torch::kBFloat16: return exponents_finite<uint16_t>(data, n_bytes, 0x7f80u);
+    default: return true;
+  }
 }
 
 const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }

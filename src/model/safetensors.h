@@ -23,8 +23,12 @@ class SafetensorsFile {
   bool contains(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted
   std::vector<int64_t> shape(const std::string& name) const;
-  // A copy of the tensor, converted to `dtype` (F32, F16, BF16, and the integer types are read).
-  torch::Tensor tensor(const std::string& name, torch::Dtype dtype) const;
+  // A copy of the tensor, converted to `dtype`, on `device` (F32, F16, BF16, F64 and the integer types are
+  // read): one copy straight from the mapping.
+  torch::Tensor tensor(const std::string& name, torch::Dtype dtype, torch::Device device = torch::kCPU) const;
+  // False when a floating-point tensor holds a NaN or an infinity; read from the mapping's raw bits (IEEE
+  // exponent all ones), without converting. Integer tensors are always finite.
+  bool all_finite(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const;
 
  private:
