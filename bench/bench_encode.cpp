@@ -31,30 +31,6 @@
 
 using namespace saediff;
 
-namespace {
-
-// Llama-3.1-8B-Instruct's config.json, as the shapes and RoPE that decide speed.
-LlamaConfig llama3_8b_config() {
-  LlamaConfig c;
-  c.vocab_size = 128256;
-  c.d_model = 4096;
-  c.d_ff = 14336;
-  c.n_layer = 32;
-  c.n_head = 32;
-  c.n_kv_head = 8;
-  c.head_dim = 128;
-  c.rms_norm_eps = 1e-5;
-  c.rope_theta = 500000.0;
-  c.rope.rope_type = "llama3";
-  c.rope.factor = 8.0;
-  c.rope.low_freq_factor = 1.0;
-  c.rope.high_freq_factor = 4.0;
-  c.rope.original_max_position_embeddings = 8192;
-  return c;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_encode: reader + SAE + pooling throughput"};
@@ -100,7 +76,7 @@ int main(int argc, char** argv) {
   const torch::Dtype dtype = parse_dtype(dtype_name);
   Timer load_timer;
   const LlamaModel model = shape.empty() ? LlamaModel::load(model_dir, layer, dtype, device)
-                                         : LlamaModel::random(llama3_8b_config(), layer, dtype, device, 1);
+                                         : LlamaModel::random(LlamaConfig::llama3_8b(), layer, dtype, device, 1);
   const Sae sae = shape.empty() ? Sae::load(sae_path, dtype, device) : Sae::random(4096, 65536, dtype, device, 2);
   if (device.is_cuda()) torch::cuda::synchronize();
   const double load_seconds = load_timer.seconds();

@@ -150,6 +150,25 @@ LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
   return c;
 }
 
+LlamaConfig LlamaConfig::llama3_8b() {
+  LlamaConfig c;
+  c.vocab_size = 128256;
+  c.d_model = 4096;
+  c.d_ff = 14336;
+  c.n_layer = 32;
+  c.n_head = 32;
+  c.n_kv_head = 8;
+  c.head_dim = 128;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 500000.0;
+  c.rope.rope_type = "llama3";
+  c.rope.factor = 8.0;
+  c.rope.low_freq_factor = 1.0;
+  c.rope.high_freq_factor = 4.0;
+  c.rope.original_max_position_embeddings = 8192;
+  return c;
+}
+
 LlamaModel LlamaModel::load(const std::string& dir, int layer, torch::Dtype dtype, torch::Device device) {
   LlamaConfig config = LlamaConfig::from_json_file((std::filesystem::path(dir) / "config.json").string());
   SAEDIFF_CHECK(layer >= 0 && layer < config.n_layer, "layer ", layer, " does not exist: '", dir, "' has ",

@@ -34,6 +34,8 @@ struct LlamaConfig {
   RopeScaling rope;  // from `rope_scaling` or `rope_parameters`
 
   static LlamaConfig from_json_file(const std::string& path);  // DIR/config.json
+  // Llama-3.1-8B(-Instruct)'s config.json: the real shapes and RoPE, for benchmarks and memory plans.
+  static LlamaConfig llama3_8b();
 };
 
 class LlamaModel {

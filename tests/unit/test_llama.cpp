@@ -67,14 +67,7 @@ TEST(Llama, CausalPrefixIsUnchanged) {
 // 128256*4096 + 20 * (2*4096*4096 + 2*1024*4096 + 3*4096*14336 + 2*4096) = 4.89e9 elements, 9.78 GB in bf16;
 // with the 65,536 x 4096 SAE encoder in bf16 (0.54 GB), 10.3 GB: under the 12 GB the issue asks.
 TEST(Llama, EightBAtLayer19FitsTwelveGigabytes) {
-  LlamaConfig c;
-  c.vocab_size = 128256;
-  c.d_model = 4096;
-  c.d_ff = 14336;
-  c.n_layer = 32;
-  c.n_head = 32;
-  c.n_kv_head = 8;
-  c.head_dim = 128;
+  const LlamaConfig c = LlamaConfig::llama3_8b();
   const int64_t per_layer = 2 * 4096 * 4096 + 2 * 1024 * 4096 + 3 * 4096 * 14336 + 2 * 4096;
   const int64_t elements = 128256LL * 4096 + 20 * per_layer;
   // Build on the meta device: shapes without storage, so the test needs no 10 GB of memory.
