@@ -220,10 +220,12 @@ std::vector<std::string> key_findings(const Analysis& a) {
     }
     const auto n = static_cast<int>(cl.features.size());
     out.push_back(cat("These ", n, " top features fire in the same documents (mean NPMI ", fixed(cl.mean_npmi, 2), ")",
-                      rising == n ? cat(" and all are more frequent in ", md_escape(c.candidate))
-                      : rising == 0 ? cat(" and all are more frequent in ", md_escape(c.baseline))
-                                    : " though they move in different directions",
-                      ", so they likely describe one behaviour: ", names, "."));
+                      rising == n ? cat(" and all are more frequent in ", md_escape(c.candidate),
+                                        ", so they likely describe one behaviour: ")
+                      : rising == 0 ? cat(" and all are more frequent in ", md_escape(c.baseline),
+                                          ", so they likely describe one behaviour: ")
+                                    : " but move in different directions, so they are related rather than one change: ",
+                      names, "."));
     if (out.size() > 12) break;
   }
   const LengthStats lb = length_stats(a.base.n_pooled), lc = length_stats(a.cand.n_pooled);
