@@ -19,6 +19,7 @@ packages=(
   python3-scipy python3-statsmodels          # statistics references (Fisher, Wilson, BH, CMH) in tests
   python3-pandas python3-nbclient python3-nbformat python3-ipykernel  # runs report/analysis.ipynb in tests
   chromium                                   # renders report.html headless in tests
+  slurmctld slurmd slurm-client munge        # a one-node Slurm cluster for the Slurm tests (scripts/slurm_local.sh)
 )
 
 # Node.js runs the HF tokenizers reference; a node already on PATH (any source) is kept.

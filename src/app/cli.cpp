@@ -179,6 +179,8 @@ int run_cli(int argc, char** argv) {
   c_run->add_option("--demo-tokenizer", run.demo_tokenizer, "tokenizer.json for the generated model");
   c_run->add_option("--seed", run.seed, "Seed of the generated checkpoints");
   c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(CLI::PositiveNumber);
+  c_run->add_option("--stages", run.stages, "Stages to run, comma-separated: collect,encode,diff (the Slurm stage "
+                    "scripts run one each on the same --out)");
 
   TokenizeConfig tok;
   CLI::App* c_tok = app.add_subcommand("tokenize", "Tokenize JSONL {\"text\"} lines into {\"ids\"} lines");

@@ -1,5 +1,6 @@
 #include "app/run.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "analysis/report.h"
@@ -45,14 +46,40 @@ void derive_run_paths(RunConfig& config) {
   config.diff.out = (out / "report").string();
 }
 
+namespace {
+
+struct Stages {
+  bool collect = false, encode = false, diff = false;
+};
+
+Stages parse_stages(const std::string& list) {
+  Stages s;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    if (name == "collect") s.collect = true;
+    else if (name == "encode") s.encode = true;
+    else if (name == "diff") s.diff = true;
+    else SAEDIFF_FAIL("unknown stage '", name, "' in --stages '", list, "': expected collect, encode, diff");
+    start = comma + 1;
+  }
+  return s;
+}
+
+}  // namespace
+
 int run_pipeline(RunConfig config, const std::string& resolved_config) {
   derive_run_paths(config);
+  const Stages stages = parse_stages(config.stages);
   const int rank = mpi::comm_rank();
   if (rank == 0) std::filesystem::create_directories(config.out);
   int exit_code = 0;
 
   // 1. Responses: collected on rank 0, or given.
-  if (config.responses.empty()) {
+  if (!stages.collect) {
+    log_info0("run: collect stage not selected");
+  } else if (config.responses.empty()) {
     int64_t state[2] = {0, 0};  // failed pairs, signal that stopped collection
     if (rank == 0) {
       const CollectSummary s = collect_responses(config.collect);
@@ -73,8 +100,10 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
     log_info0("run: responses given (", config.responses, "): collection skipped");
   }
 
+  if (!stages.encode && !stages.diff) return exit_code;
+
   // 2. Checkpoints: generated for the demo, else as configured.
-  if (config.demo_model) {
+  if (stages.encode && config.demo_model) {
     if (rank == 0) {
       log_info("run: generating the demo Llama and SAE (seed ", config.seed, ") in ", config.encode.model);
       make_demo_checkpoints(config.encode.model, config.encode.sae, config.demo_tokenizer, config.seed,
@@ -84,12 +113,14 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
   }
 
   // 3. Encode on every rank.
-  run_encode(config.encode, resolved_config);
+  if (stages.encode) run_encode(config.encode, resolved_config);
 
   // 4. Diff and report on rank 0.
-  if (rank == 0) run_diff(config.diff, resolved_config);
-  mpi::barrier();
-  log_info0("run: done; report in ", config.diff.out);
+  if (stages.diff) {
+    if (rank == 0) run_diff(config.diff, resolved_config);
+    mpi::barrier();
+    log_info0("run: done; report in ", config.diff.out);
+  }
   return exit_code;
 }
 

@@ -16,6 +16,9 @@ struct RunConfig {
   std::string demo_tokenizer;      // tokenizer.json copied into the generated model folder
   uint64_t seed = 1234;            // seed of the generated checkpoints
   int64_t demo_d_sae = 16384;      // SAE width of the generated SAE
+  // Which stages this job runs, comma-separated (collect, encode, diff): the Slurm stage scripts run one
+  // each, chained with afterok, on the same job folder.
+  std::string stages = "collect,encode,diff";
   CollectConfig collect;
   EncodeConfig encode;
   DiffConfig diff;
