@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   const Sae sae = shape.empty() ? Sae::load(sae_path, dtype, device) : Sae::random(4096, 65536, dtype, device, 2);
   if (device.is_cuda()) torch::cuda::synchronize();
   const double load_seconds = load_timer.seconds();
-  const std::string memory = memory_report(device.is_cuda() ? device.index() : -1);
+  const std::string memory = memory_report(device);
 
   std::mt19937 rng(static_cast<unsigned>(1000 + rank));
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(std::min<int64_t>(model.config().vocab_size, 128000) - 1));
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   const PooledDoc b = pool_features(sae.encode(model.forward(docs[0])), 0, n_token, 0);
   const int64_t n_wrong = a.feature == b.feature && a.max == b.max ? 0 : 1;
 
-  const std::string memory_after = memory_report(device.is_cuda() ? device.index() : -1);
+  const std::string memory_after = memory_report(device);
   mpi::barrier();
   if (rank != 0) return 0;
   if (!generated_dir.empty()) std::filesystem::remove_all(generated_dir);

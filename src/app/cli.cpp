@@ -108,7 +108,7 @@ void run_forward(const ForwardConfig& c) {
   Timer load_timer;
   const LlamaModel model = LlamaModel::load(resolve_model_dir(c.model), c.layer, parse_dtype(c.dtype), device);
   log_info("forward: loaded layers 0..", c.layer, " (", gib(model.weight_bytes()), " GiB) in ", load_timer.seconds(),
-           " s; ", memory_report(device.is_cuda() ? device.index() : -1));
+           " s; ", memory_report(device));
   const std::vector<nlohmann::json> docs = read_jsonl_field(c.input, "ids");
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   torch::NoGradGuard no_grad;
@@ -123,7 +123,7 @@ void run_forward(const ForwardConfig& c) {
   }
   write_safetensors(c.output, tensors, {{"layer", std::to_string(c.layer)}, {"model", c.model}});
   log_info("forward: ", docs.size(), " documents through layer ", c.layer, " -> ", c.output, "; ",
-           memory_report(device.is_cuda() ? device.index() : -1));
+           memory_report(device));
 }
 
 // Adds `--config FILE` to a subcommand; returns where the path is stored.

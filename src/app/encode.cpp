@@ -201,7 +201,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
                         config.model);
   const LlamaModel model = LlamaModel::load(config.model, config.layer, dtype, device);
   log_info("loaded layers 0..", config.layer, " of ", config.model, " (", gib(model.weight_bytes()),
-           " GiB) and the SAE in ", load_timer.seconds(), " s; ", memory_report(device.is_cuda() ? device.index() : -1));
+           " GiB) and the SAE in ", load_timer.seconds(), " s; ", memory_report(device));
   const int64_t d_sae = sae.d_sae();
 
   // Per-set counts of documents whose pooled max > threshold: [n_set * d_sae].
@@ -228,7 +228,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   }
   double seconds = timer.seconds();
   log_info("encoded ", mine.size(), " documents, ", my_tokens, " tokens in ", seconds, " s (",
-           seconds > 0 ? static_cast<double>(my_tokens) / seconds : 0.0, " tokens/s); ", memory_report(device.is_cuda() ? device.index() : -1));
+           seconds > 0 ? static_cast<double>(my_tokens) / seconds : 0.0, " tokens/s); ", memory_report(device));
 
   allreduce_counts(counts, MPI_COMM_WORLD, backend);
   for (size_t s = 0; s < sets.size(); ++s) {

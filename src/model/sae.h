@@ -20,7 +20,6 @@ class Sae {
 
   int64_t d_model() const { return d_model_; }
   int64_t d_sae() const { return d_sae_; }
-  const std::string& path() const { return path_; }  // the file it came from ("" when random)
   // Throws, naming the file and both shapes, unless the SAE reads vectors of the model's hidden size.
   void check_input_width(int64_t hidden_size, const std::string& model) const;
 
@@ -31,7 +30,7 @@ class Sae {
   torch::Dtype dtype_ = torch::kFloat32;
   int64_t d_model_ = 0;
   int64_t d_sae_ = 0;
-  std::string path_;
+  std::string path_;  // the file it came from ("" when random), for error messages
 };
 
 }  // namespace saediff

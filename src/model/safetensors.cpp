@@ -59,6 +59,11 @@ struct SafetensorsFile::Impl {
   const uint8_t* data = nullptr;  // start of the data area
   std::map<std::string, Entry> entries;
   std::map<std::string, std::string> metadata;
+  const Entry& entry(const std::string& name) const {
+    auto it = entries.find(name);
+    SAEDIFF_CHECK(it != entries.end(), path, ": no tensor '", name, "'");
+    return it->second;
+  }
   ~Impl() {
     if (map != nullptr && map != MAP_FAILED) munmap(map, size);
     if (fd >= 0) close(fd);
@@ -106,15 +111,11 @@ std::vector<std::string> SafetensorsFile::names() const {
 }
 
 std::vector<int64_t> SafetensorsFile::shape(const std::string& name) const {
-  auto it = impl_->entries.find(name);
-  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
-  return it->second.shape;
+  return impl_->entry(name).shape;
 }
 
 torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype, torch::Device device) const {
-  auto it = impl_->entries.find(name);
-  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
-  const Entry& e = it->second;
+  const Entry& e = impl_->entry(name);
   // from_blob views the mapping; the result must own its storage, so a CPU tensor already of `dtype` is
   // cloned, and anything else is made by the conversion or the device copy itself.
   torch::Tensor view = torch::from_blob(const_cast<uint8_t*>(impl_->data + e.begin), e.shape,
@@ -141,9 +142,7 @@ bool exponents_finite(const uint8_t* data, uint64_t n_bytes, T exponent_mask) {
 }  // namespace
 
 bool SafetensorsFile::all_finite(const std::string& name) const {
-  auto it = impl_->entries.find(name);
-  SAEDIFF_CHECK(it != impl_->entries.end(), impl_->path, ": no tensor '", name, "'");
-  const Entry& e = it->second;
+  const Entry& e = impl_->entry(name);
   const uint8_t* data = impl_->data + e.begin;
   const uint64_t n_bytes = e.end - e.begin;
   switch (e.dtype->dtype) {
