@@ -11,7 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin                 # ranks and launch
   libhdf5-openmpi-dev hdf5-tools             # parallel HDF5 (+ h5dump/h5ls for users)
   libtorch-dev libopenblas0-openmp           # tensors; fp32 matmul is ~30x slower without OpenBLAS
-  libcurl4-openssl-dev                       # HTTP (collect)
+  libcurl4-openssl-dev libssl-dev zlib1g-dev  # HTTP (collect); SHA-256; CRC-32 of encode spool records
   libcli11-dev nlohmann-json3-dev libpcre2-dev
   libgtest-dev                               # unit tests
   clang libclang-rt-14-dev                   # libFuzzer targets (scripts/fuzz.sh)

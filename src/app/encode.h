@@ -22,13 +22,17 @@ struct EncodeConfig {
   int token_topk = 16;            // strongest features kept per pooled token (128 B/token; evidence fallback); 0: none
   int evidence_features = 50;     // per pair of sets and direction: top-diff features with exact per-token values
   int evidence_docs = 5;          // ... in their this many strongest documents per set (0: no evidence pass)
+  int64_t chunk_tokens = 16384;   // documents handed out together, up to about this many tokens
+  double progress_seconds = 10;   // rank 0 logs progress this often (0: never)
+  bool keep_spool = false;        // keep OUT.parts after the file is written (else it is removed)
 };
 
 struct EncodeSummary {
   int64_t n_docs = 0;     // documents encoded, all sets
   int64_t n_failed = 0;   // responses that failed to collect
   int64_t n_tokens = 0;   // tokens through the reader, all ranks
-  double seconds = 0.0;   // wall time of the encode loop, slowest rank
+  double seconds = 0.0;   // wall time of the encode loop
+  int64_t n_resumed = 0;  // documents found already encoded in OUT.parts
 };
 
 // Collective over MPI_COMM_WORLD. `resolved_config` (TOML) is stored in the file's attributes.

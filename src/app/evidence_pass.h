@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <vector>
 
 #include "io/encoded_h5.h"
@@ -18,10 +19,24 @@ namespace saediff {
 std::vector<int32_t> evidence_features(const std::vector<int64_t>& counts, const std::vector<SetLayout>& sets,
                                        int64_t d_sae, int n_features);
 
-// Per document (global index): the evidence features whose n_docs strongest documents in that set (by pooled
-// max, ties by lower index) include it, ascending. Collective over `comm`; the same on every rank, for any
-// number of ranks.
-std::map<int64_t, std::vector<int32_t>> plan_evidence(const std::vector<int32_t>& features, const std::vector<SetLayout>& sets,
-                                                      const std::vector<PooledDoc>& mine, int n_docs, MPI_Comm comm);
+// Each rank's candidates for the evidence documents: for every (evidence feature, set), the n_docs documents with
+// the strongest pooled max (ties: lower index) among those this rank has seen. Memory stays bounded by
+// features x sets x n_docs however many documents pass through.
+class EvidenceCandidates {
+ public:
+  EvidenceCandidates(std::vector<int32_t> features, int n_docs);
+  void add(const PooledDoc& doc, int64_t set);
+  // Collective over `comm`. Per document (global index): the evidence features whose n_docs strongest
+  // documents in that set include it, ascending. The same on every rank, for any number of ranks.
+  std::map<int64_t, std::vector<int32_t>> plan(MPI_Comm comm);
+
+ private:
+  using Candidate = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (feature, set, -max bits, doc): best first
+  void prune();
+  std::vector<int32_t> features_;
+  int n_docs_;
+  std::vector<Candidate> kept_;
+  size_t limit_;
+};
 
 }  // namespace saediff

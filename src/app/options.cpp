@@ -87,6 +87,13 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
       ->check(CLI::Range(0, 100000));
   app.add_option("--evidence-docs", c.evidence_docs, "... in their this many strongest documents per set (0: none)")
       ->check(CLI::Range(0, 100000));
+  app.add_option("--chunk-tokens", c.chunk_tokens,
+                 "Work unit rank 0 hands out: documents of similar length, up to about this many tokens")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  app.add_option("--progress-seconds", c.progress_seconds, "Rank 0 logs progress, rate and ETA this often (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--keep-spool", c.keep_spool,
+               "Keep OUT.parts (each document's encoded record) after encoded.h5 is written");
 }
 
 void add_label_options(CLI::App& app, LabelConfig& c) {

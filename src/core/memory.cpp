@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #ifdef SAEDIFF_HAVE_CUDA
@@ -14,6 +16,15 @@ int64_t peak_host_bytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB on Linux
+}
+
+int64_t current_host_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%lld %lld", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? static_cast<int64_t>(resident) * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
 std::optional<GpuMemory> gpu_memory(int device) {

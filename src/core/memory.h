@@ -7,7 +7,8 @@
 
 namespace saediff {
 
-int64_t peak_host_bytes();  // peak resident set of this process, bytes
+int64_t peak_host_bytes();     // peak resident set of this process, bytes
+int64_t current_host_bytes();  // resident set of this process now, bytes (/proc/self/statm; 0 if unknown)
 
 struct GpuMemory {
   int64_t used = 0;   // bytes in use on the device (all processes; libtorch's caching allocator keeps its peak)

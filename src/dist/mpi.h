@@ -98,4 +98,47 @@ std::vector<T> allgatherv(const std::vector<T>& mine, MPI_Comm comm = MPI_COMM_W
   return all;
 }
 
+// Gathers every rank's vector on `root`, concatenated in rank order (empty elsewhere). `counts` receives each
+// rank's length on the root when given.
+template <typename T>
+std::vector<T> gatherv(const std::vector<T>& mine, int root = 0, MPI_Comm comm = MPI_COMM_WORLD,
+                       std::vector<int>* counts_out = nullptr) {
+  const int n_rank = comm_size(comm), rank = comm_rank(comm);
+  SAEDIFF_CHECK(mine.size() <= static_cast<size_t>(INT32_MAX), "gatherv of ", mine.size(), " elements is too large");
+  const int n_mine = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<size_t>(n_rank)), displs(static_cast<size_t>(n_rank));
+  MPI_CHECK(MPI_Gather(&n_mine, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
+  int64_t total = 0;
+  for (int r = 0; r < n_rank; ++r) {
+    displs[static_cast<size_t>(r)] = static_cast<int>(total);
+    total += counts[static_cast<size_t>(r)];
+  }
+  SAEDIFF_CHECK(rank != root || total <= INT32_MAX, "gatherv of ", total, " elements is too large");
+  std::vector<T> all(rank == root ? static_cast<size_t>(total) : 0);
+  MPI_CHECK(MPI_Gatherv(mine.data(), n_mine, type_from<T>(), all.data(), counts.data(), displs.data(), type_from<T>(), root, comm));
+  if (counts_out) *counts_out = counts;
+  return all;
+}
+// Scatters parts[r] from `root` to rank r (parts is read on the root only).
+template <typename T>
+std::vector<T> scatterv(const std::vector<std::vector<T>>& parts, int root = 0, MPI_Comm comm = MPI_COMM_WORLD) {
+  const int n_rank = comm_size(comm), rank = comm_rank(comm);
+  std::vector<int> counts(static_cast<size_t>(n_rank), 0), displs(static_cast<size_t>(n_rank), 0);
+  std::vector<T> flat;
+  if (rank == root) {
+    SAEDIFF_CHECK(parts.size() == static_cast<size_t>(n_rank), "scatterv needs one part per rank");
+    for (int r = 0; r < n_rank; ++r) {
+      displs[static_cast<size_t>(r)] = static_cast<int>(flat.size());
+      counts[static_cast<size_t>(r)] = static_cast<int>(parts[static_cast<size_t>(r)].size());
+      flat.insert(flat.end(), parts[static_cast<size_t>(r)].begin(), parts[static_cast<size_t>(r)].end());
+      SAEDIFF_CHECK(flat.size() <= static_cast<size_t>(INT32_MAX), "scatterv of ", flat.size(), " elements is too large");
+    }
+  }
+  int n_mine = 0;
+  MPI_CHECK(MPI_Scatter(counts.data(), 1, MPI_INT, &n_mine, 1, MPI_INT, root, comm));
+  std::vector<T> mine(static_cast<size_t>(n_mine));
+  MPI_CHECK(MPI_Scatterv(flat.data(), counts.data(), displs.data(), type_from<T>(), mine.data(), n_mine, type_from<T>(), root, comm));
+  return mine;
+}
+
 }  // namespace saediff::mpi

@@ -25,4 +25,15 @@ void allreduce_counts(std::vector<int64_t>& counts, MPI_Comm comm, ReduceBackend
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(counts.size()), MPI_INT64_T, MPI_SUM, comm));
 }
 
+void allreduce_counts_device(int64_t* device_counts, size_t n, MPI_Comm comm) {
+#ifdef SAEDIFF_HAVE_NCCL
+  nccl_allreduce_device(device_counts, n, comm);
+#else
+  (void)device_counts;
+  (void)n;
+  (void)comm;
+  SAEDIFF_FAIL("the NCCL reduction was requested, but this saediff was built without NCCL");
+#endif
+}
+
 }  // namespace saediff

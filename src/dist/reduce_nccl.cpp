@@ -26,35 +26,61 @@ bool nccl_device_present() {
   return cudaGetDeviceCount(&n_device) == cudaSuccess && n_device > 0;
 }
 
-void nccl_allreduce_counts(std::vector<int64_t>& counts, MPI_Comm comm) {
+namespace {
+
+// The process's NCCL communicator over `comm` (MPI_COMM_WORLD in practice), made once.
+ncclComm_t communicator(MPI_Comm comm) {
+  static ncclComm_t nccl = nullptr;
+  static MPI_Comm made_for = MPI_COMM_NULL;
+  if (nccl != nullptr) {
+    int same = MPI_UNEQUAL;
+    MPI_CHECK(MPI_Comm_compare(comm, made_for, &same));
+    SAEDIFF_CHECK(same == MPI_IDENT || same == MPI_CONGRUENT, "one NCCL communicator per process: already made for another MPI communicator");
+    return nccl;
+  }
   int n_device = 0;
   CUDA_CHECK(cudaGetDeviceCount(&n_device));
   SAEDIFF_CHECK(n_device > 0, "the NCCL reduction needs a CUDA device, and this rank sees none");
   CUDA_CHECK(cudaSetDevice(mpi::local_rank() % n_device));
-
   ncclUniqueId id;
   if (mpi::comm_rank(comm) == 0) NCCL_CHECK(ncclGetUniqueId(&id));
   MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm));
-  ncclComm_t nccl = nullptr;
   NCCL_CHECK(ncclCommInitRank(&nccl, mpi::comm_size(comm), id, mpi::comm_rank(comm)));
+  made_for = comm;
+  return nccl;
+}
 
+}  // namespace
+
+void nccl_allreduce_device(int64_t* device_counts, size_t n, MPI_Comm comm) {
+  ncclComm_t nccl = communicator(comm);
+  CUDA_CHECK(cudaDeviceSynchronize());  // the counts are written by libtorch's streams
   cudaStream_t stream = nullptr;
-  int64_t* device_counts = nullptr;  // [n] int64 on this rank's GPU
-  const size_t bytes = counts.size() * sizeof(int64_t);
+  CUDA_CHECK(cudaStreamCreate(&stream));
   try {
-    CUDA_CHECK(cudaStreamCreate(&stream));
-    CUDA_CHECK(cudaMalloc(&device_counts, std::max<size_t>(bytes, 8)));
-    CUDA_CHECK(cudaMemcpyAsync(device_counts, counts.data(), bytes, cudaMemcpyHostToDevice, stream));
-    NCCL_CHECK(ncclAllReduce(device_counts, device_counts, counts.size(), ncclInt64, ncclSum, nccl, stream));
-    CUDA_CHECK(cudaMemcpyAsync(counts.data(), device_counts, bytes, cudaMemcpyDeviceToHost, stream));
+    NCCL_CHECK(ncclAllReduce(device_counts, device_counts, n, ncclInt64, ncclSum, nccl, stream));
     CUDA_CHECK(cudaStreamSynchronize(stream));
   } catch (...) {
     ncclCommAbort(nccl);  // never leave the other ranks waiting in the collective
     throw;
   }
-  cudaFree(device_counts);
   cudaStreamDestroy(stream);
-  NCCL_CHECK(ncclCommDestroy(nccl));
+}
+
+void nccl_allreduce_counts(std::vector<int64_t>& counts, MPI_Comm comm) {
+  communicator(comm);  // binds this rank's GPU before the allocation
+  int64_t* device_counts = nullptr;
+  const size_t bytes = counts.size() * sizeof(int64_t);
+  CUDA_CHECK(cudaMalloc(&device_counts, std::max<size_t>(bytes, 8)));
+  try {
+    CUDA_CHECK(cudaMemcpy(device_counts, counts.data(), bytes, cudaMemcpyHostToDevice));
+    nccl_allreduce_device(device_counts, counts.size(), comm);
+    CUDA_CHECK(cudaMemcpy(counts.data(), device_counts, bytes, cudaMemcpyDeviceToHost));
+  } catch (...) {
+    cudaFree(device_counts);
+    throw;
+  }
+  cudaFree(device_counts);
 }
 
 }  // namespace saediff

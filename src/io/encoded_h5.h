@@ -20,7 +20,9 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +41,9 @@ struct PooledDoc {
   std::vector<int32_t> topk_feature;  // [n_pooled * k] per pooled token, strongest first; -1 in unused slots
   std::vector<float> topk_value;      // [n_pooled * k]
   std::vector<float> evidence_values; // [n_evidence * n_pooled]: this document's evidence entries, in order
+  std::vector<int32_t> token_id;      // [n_pooled] the pooled tokens' ids
+  std::vector<int64_t> token_end;     // [n_pooled] each pooled token's end byte within `text`
+  std::string text;                   // the pooled tokens' bytes, concatenated
 };
 
 // Ragged UTF-8 strings: row i is bytes[indptr[i], indptr[i + 1]).
@@ -79,18 +84,15 @@ struct EvidenceRows {
 struct SetLayout {
   std::string name;
   int64_t first_doc = 0;                     // global index of this set's first document
-  std::vector<std::string> doc_ids;          // [N] in row order
+  int64_t n_docs = 0;                        // N: documents encoded (every rank)
+  std::vector<std::string> doc_ids;          // [N] in row order (rank 0)
   std::vector<std::string> failed_doc_ids;   // responses that failed to collect
   std::vector<std::string> truncated_doc_ids;  // encoded, but cut by max_tokens (finish_reason "length")
   std::vector<int64_t> active_docs;          // [d_sae] reduced counts (same on every rank)
-  std::vector<std::string> categories;       // [N] the prompt's category
+  std::vector<std::string> categories;       // [N] the prompt's category (rank 0)
   std::string model_id;                      // the provider's model id the set was collected from
   std::string collected_first, collected_last;  // ISO 8601 range of the set's collected_at
-  // Rank 0 only (never sent to the other ranks): per document, the prompt, the pooled text, and the
-  // pooled tokens' ids and end bytes within the text (concatenated over the set's documents).
-  RaggedText prompts, texts;
-  std::vector<int32_t> token_ids;
-  std::vector<int64_t> token_end;
+  RaggedText prompts;                        // [N] the prompt of each document (rank 0)
   // Every rank: the evidence entries (row, feature), sorted; their values come from the owners' PooledDoc.
   std::vector<int64_t> evidence_row;
   std::vector<int32_t> evidence_feature;
@@ -102,9 +104,66 @@ struct EncodedAttrs {
   double threshold = 0.5;                   // the threshold of active_docs
 };
 
-// Collective over `comm`: every rank passes the same `sets` and `attrs` and its own documents.
-// Writes PATH.tmp with parallel HDF5 (MPI-IO, collective transfers) and renames it to PATH when
-// complete, so a failed run never leaves a partial file under the final name.
+// Row sizes of one document.
+struct DocSizes {
+  int64_t doc_index = 0;
+  int64_t n_token = 0;
+  int64_t n_pooled = 0;
+  int64_t nnz = 0;
+  int64_t text_bytes = 0;
+};
+
+// One rank's documents for the writer, loaded one at a time so that memory stays bounded.
+class DocSource {
+ public:
+  virtual ~DocSource() = default;
+  virtual std::vector<DocSizes> sizes() const = 0;  // ascending doc_index
+  virtual PooledDoc load(size_t i) = 0;              // the i-th document of sizes()
+};
+
+// A DocSource over documents already in memory (any order).
+class MemoryDocSource : public DocSource {
+ public:
+  explicit MemoryDocSource(const std::vector<PooledDoc>& docs);
+  std::vector<DocSizes> sizes() const override;
+  PooledDoc load(size_t i) override;
+
+ private:
+  std::vector<const PooledDoc*> ordered_;
+};
+
+// The exact per-token values of one document's evidence entries, held by whichever rank computed them:
+// values[e * n_pooled + t] for the document's e-th entry (in the set's (row, feature) order), token t.
+struct EvidenceValues {
+  int64_t doc_index = 0;
+  std::vector<float> values;
+};
+
+// Writes encoded.h5 with parallel HDF5 (MPI-IO, collective transfers) into PATH.tmp and renames it to PATH
+// on commit(), so a failed run never leaves a partial file under the final name. Every call is collective
+// over `comm`; every rank passes the same `sets` (counts and evidence entries), rank 0 also their strings.
+class EncodedWriter {
+ public:
+  EncodedWriter(std::string path, MPI_Comm comm, const std::vector<SetLayout>& sets, const EncodedAttrs& attrs,
+                int64_t d_sae);
+  ~EncodedWriter();
+  EncodedWriter(const EncodedWriter&) = delete;
+  EncodedWriter& operator=(const EncodedWriter&) = delete;
+  // Every per-document dataset. Each rank writes the documents of its `source` (every document exactly once
+  // over all ranks), in rounds of at most `round_bytes` of row data; `visit` sees each one as it is written.
+  void write_documents(DocSource& source, const std::function<void(const PooledDoc&)>& visit = {},
+                       int64_t round_bytes = int64_t{64} << 20);
+  // /sets/<set>/evidence, for the entries in `sets` (evidence_row, evidence_feature); after write_documents.
+  void write_evidence(const std::vector<SetLayout>& sets, const std::vector<EvidenceValues>& mine);
+  void write_attr(const std::string& name, const std::string& value);  // a file attribute, same on every rank
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// All of the above for documents in memory: evidence values from each PooledDoc's evidence_values.
 void write_encoded_h5(const std::string& path, MPI_Comm comm, const std::vector<SetLayout>& sets,
                       const std::vector<PooledDoc>& mine, const EncodedAttrs& attrs, int64_t d_sae);
 

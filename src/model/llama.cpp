@@ -118,6 +118,7 @@ LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
     c.n_kv_head = get_or<int64_t>(j, "num_key_value_heads", c.n_head);
     c.head_dim = get_or<int64_t>(j, "head_dim", c.n_head > 0 ? c.d_model / c.n_head : 0);
     c.rms_norm_eps = get_or<double>(j, "rms_norm_eps", 1e-6);
+    c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 0);
     c.rope_theta = get_or<double>(j, "rope_theta", 10000.0);
     nlohmann::json rope;
     if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) rope = j["rope_scaling"];
@@ -160,6 +161,7 @@ LlamaConfig LlamaConfig::llama3_8b() {
   c.n_kv_head = 8;
   c.head_dim = 128;
   c.rms_norm_eps = 1e-5;
+  c.max_position_embeddings = 131072;
   c.rope_theta = 500000.0;
   c.rope.rope_type = "llama3";
   c.rope.factor = 8.0;

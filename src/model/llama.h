@@ -27,6 +27,7 @@ struct LlamaConfig {
   int64_t n_head = 0;     // num_attention_heads
   int64_t n_kv_head = 0;  // num_key_value_heads (GQA)
   int64_t head_dim = 0;   // head_dim, else hidden_size / num_attention_heads
+  int64_t max_position_embeddings = 0;  // the longest document encode accepts (0: no limit given)
   double rms_norm_eps = 1e-5;
   bool attention_bias = false;  // q/k/v/o projections carry biases
   bool mlp_bias = false;        // gate/up/down projections carry biases

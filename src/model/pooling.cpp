@@ -16,7 +16,7 @@ PoolScope parse_pool_scope(const std::string& name) {
 
 const char* pool_scope_name(PoolScope scope) { return scope == PoolScope::content ? "content" : "all"; }
 
-PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index) {
+PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index, torch::Tensor* dense_max) {
   SAEDIFF_CHECK(f.dim() == 2 && f.scalar_type() == torch::kFloat32, "pooling expects [n_token, d_sae] float32");
   const int64_t n_token = f.size(0);
   SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
@@ -27,7 +27,9 @@ PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int6
   out.n_pooled = end - begin;
   if (begin == end) return out;
   const torch::Tensor window = f.slice(0, begin, end);                       // [n_pooled, d_sae]
-  const torch::Tensor max = std::get<0>(window.max(0)).to(torch::kCPU);      // [d_sae]
+  const torch::Tensor device_max = std::get<0>(window.max(0));              // [d_sae]
+  if (dense_max) *dense_max = device_max;
+  const torch::Tensor max = device_max.to(torch::kCPU);
   const torch::Tensor sum = window.sum(0).to(torch::kCPU);                   // [d_sae]
   const torch::Tensor count = (window > 0).sum(0).to(torch::kFloat32).to(torch::kCPU);  // [d_sae]
   const torch::Tensor active = (max > 0).nonzero().flatten().to(torch::kInt32).contiguous();  // [nnz] ascending

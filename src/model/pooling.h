@@ -16,8 +16,10 @@ PoolScope parse_pool_scope(const std::string& name);  // "content" | "all"
 const char* pool_scope_name(PoolScope scope);
 
 // f: [n_token, d_sae] float32 activations of one document (>= 0, after ReLU).
-// Pools rows [begin, end) and returns the sparse result (doc_index, n_token, n_pooled filled in).
-PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index);
+// Pools rows [begin, end) and returns the sparse result (doc_index, n_token, n_pooled filled in). With
+// `dense_max`, also the max of every feature [d_sae], left on f's device (undefined when the range is empty).
+PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index,
+                        torch::Tensor* dense_max = nullptr);
 
 // Per pooled token of rows [begin, end), its k strongest features, strongest first (ties: lower feature
 // id first), into doc.topk_feature / doc.topk_value ([n_pooled * k]); slots past the token's active

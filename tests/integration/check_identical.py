@@ -15,7 +15,7 @@ def datasets(path):
     out = {}
     with h5py.File(path, "r") as f:
         f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-        attrs = {k: f.attrs[k] for k in f.attrs if k not in ("config", "n_rank", "reduce", "model", "sae", "tokenizer")}  # paths name the run folder
+        attrs = {k: f.attrs[k] for k in f.attrs if k not in ("config", "n_rank", "reduce", "model", "sae", "tokenizer", "timings")}  # paths name the run folder; timings vary
     return out, attrs
 
 

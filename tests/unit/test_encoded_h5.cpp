@@ -15,11 +15,13 @@ TEST(EncodedH5, WriteReadRoundTrip) {
   sets[0].name = "base";
   sets[0].first_doc = 0;
   sets[0].doc_ids = {"p1", "p2-ünïcode"};
+  sets[0].n_docs = 2;
   sets[0].active_docs.assign(d_sae, 0);
   sets[0].active_docs[3] = 2;
   sets[1].name = "cand";
   sets[1].first_doc = 2;
   sets[1].doc_ids = {"p1"};
+  sets[1].n_docs = 1;
   sets[1].failed_doc_ids = {"p2"};
   sets[1].active_docs.assign(d_sae, 1);
 
@@ -57,11 +59,12 @@ TEST(EncodedH5, WriteReadRoundTrip) {
   sets[0].prompts.push_back("What is 2+2?");
   sets[0].prompts.push_back("Write «code»");
   sets[1].prompts.push_back("What is 2+2?");
-  sets[0].texts.push_back("four");                // 4 tokens: f, o, u, r
-  sets[0].texts.push_back("déjà vu ok");          // 9 tokens, one ending inside "é"
-  sets[1].texts.push_back("");
-  sets[0].token_ids = {1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18};
-  sets[0].token_end = {1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 10, 11};
+  docs[1].text = "four";          // 4 tokens: f, o, u, r
+  docs[0].text = "déjà vu ok";    // 9 tokens, one ending inside "é"
+  docs[1].token_id = {1, 2, 3, 4};
+  docs[1].token_end = {1, 2, 3, 4};
+  docs[0].token_id = {10, 11, 12, 13, 14, 15, 16, 17, 18};
+  docs[0].token_end = {2, 3, 4, 5, 6, 7, 8, 10, 11};
   EncodedAttrs attrs;
   attrs.text = {{"model", "m"}, {"sae", "s"}, {"pooling", "content"}, {"dtype", "float32"}, {"config", "a = 1\n"}};
   attrs.integer = {{"layer", 19}, {"d_model", 64}, {"token_topk", 2}};
@@ -92,8 +95,8 @@ TEST(EncodedH5, WriteReadRoundTrip) {
   EXPECT_EQ(b.texts.row(1), "déjà vu ok");
   EXPECT_EQ(b.tokens.k, 2);
   EXPECT_EQ(b.tokens.indptr, (std::vector<int64_t>{0, 4, 13}));
-  EXPECT_EQ(b.tokens.id, sets[0].token_ids);
-  EXPECT_EQ(b.tokens.end, sets[0].token_end);
+  EXPECT_EQ(b.tokens.id, (std::vector<int32_t>{1, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
+  EXPECT_EQ(b.tokens.end, (std::vector<int64_t>{1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 10, 11}));
   EXPECT_EQ(b.tokens.topk_feature.size(), 26u);
   EXPECT_EQ(b.tokens.topk_feature[0], 3);    // row 0 (doc 0), token 0
   EXPECT_EQ(b.tokens.topk_value[8], 1.0f);   // row 1 (doc 1), token 0
@@ -121,6 +124,10 @@ TEST(EncodedH5, MissingDocumentIsAnError) {
   std::vector<SetLayout> sets(1);
   sets[0].name = "a";
   sets[0].doc_ids = {"x", "y"};
+  sets[0].n_docs = 2;
+  sets[0].categories = {"c", "c"};
+  sets[0].prompts.push_back("p");
+  sets[0].prompts.push_back("q");
   sets[0].active_docs.assign(4, 0);
   std::vector<PooledDoc> docs(1);
   docs[0].doc_index = 0;
