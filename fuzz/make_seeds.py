@@ -3,9 +3,12 @@
 
 corpus/tokenizer/: short texts in many scripts, whitespace kinds, contractions, special-token strings,
 invalid UTF-8. corpus/tokenizer_json/tiny.json: a small byte-level BPE tokenizer.json (the 256 byte
-symbols, a few merges, Llama 3's pre-tokenizer and decoder, two added tokens)."""
+symbols, a few merges, Llama 3's pre-tokenizer and decoder, two added tokens). corpus/spool/: encode spool
+records (src/io/spool.h), written here from the format's description rather than by saediff."""
 import json
 import os
+import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -54,7 +57,35 @@ def tiny_tokenizer():
     }
 
 
+def spool_record(key, ids, pool, features, text_tokens, k):
+    """One record: header (b"SDR1", crc32 u32, payload bytes u64, hash u64, 0 u64) + payload of length-prefixed
+    arrays (u64 count, then the elements)."""
+    def arr(fmt, xs):
+        return struct.pack("<Q", len(xs)) + struct.pack(f"<{len(xs)}{fmt}", *xs)
+    def string(b):
+        return struct.pack("<Q", len(b)) + b
+    begin, end = pool
+    n_pooled = end - begin
+    text, ends = b"", []
+    for t in text_tokens:
+        text += t
+        ends.append(len(text))
+    assert len(text_tokens) == n_pooled
+    topk_f = [f for _ in range(n_pooled) for f in ([features[0]] + [-1] * (k - 1))] if features else [-1] * (n_pooled * k)
+    topk_v = [0.5 if f >= 0 else 0.0 for f in topk_f]
+    payload = (string(key) + arr("i", ids) + struct.pack("<ii", begin, end) + arr("i", features)
+               + arr("f", [1.0] * len(features)) + arr("f", [2.0] * len(features)) + arr("f", [1.0] * len(features))
+               + arr("i", ids[begin:end]) + arr("q", ends) + string(text) + arr("i", topk_f) + arr("f", topk_v))
+    return b"SDR1" + struct.pack("<IQQQ", zlib.crc32(payload), len(payload), 0x1234, 0) + payload
+
+
 def main():
+    spool = os.path.join(HERE, "corpus", "spool")
+    os.makedirs(spool, exist_ok=True)
+    with open(os.path.join(spool, "record"), "wb") as f:
+        f.write(spool_record(b"terse\0p1", [128000, 9906, 1917, 128009], (1, 3), [3, 17], [b"Hello", " world".encode()], 2))
+    with open(os.path.join(spool, "empty_pool"), "wb") as f:
+        f.write(spool_record("verbose\0p-\u00e9".encode(), [128000, 128009], (1, 1), [], [], 4))
     for i, t in enumerate(TEXTS):
         with open(os.path.join(HERE, "corpus", "tokenizer", f"seed{i:02d}"), "wb") as f:
             f.write(t)

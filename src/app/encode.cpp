@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <thread>
@@ -354,7 +355,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
     log_info("encode: ", pending.size(), " documents to encode in ", chunks.size(), " chunks of up to ~", budget, " tokens");
   }
   std::unique_ptr<spool::Writer> spool_writer;
-  std::vector<int64_t> my_entries;  // kWireFields per document this rank encoded
+  std::vector<int64_t> my_entries;  // kWireFields per document of the current chunk
   DispatchHooks hooks;
   hooks.pack = [&](size_t c) {
     ByteWriter w;
@@ -417,6 +418,12 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       poll();
     }
     spool_writer->sync();
+    // The chunk's record places go to a side file, not memory, so that a rank's memory stays flat however many
+    // documents it encodes; they are read back once, after the loop.
+    std::ofstream index(spool_writer->path() + ".idx", std::ios::binary | std::ios::app);
+    index.write(reinterpret_cast<const char*>(my_entries.data()), static_cast<std::streamsize>(my_entries.size() * sizeof(int64_t)));
+    SAEDIFF_CHECK(index.good(), "cannot write '", spool_writer->path(), ".idx'");
+    my_entries.clear();
   };
   const Timer encode_timer;
   hooks.report_seconds = config.progress_seconds > 0 ? config.progress_seconds : 1e300;
@@ -448,10 +455,17 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
 
   // Every record's place, on rank 0; then each rank takes a contiguous run of documents, balanced by bytes.
   step.reset();
-  const std::vector<int64_t> new_entries = mpi::gatherv(my_entries);
-  my_entries = {};
   const std::string my_file = spool_writer ? spool_writer->path() : std::string();
   spool_writer.reset();
+  if (!my_file.empty()) {
+    std::ifstream index(my_file + ".idx", std::ios::binary);
+    const auto bytes = static_cast<size_t>(std::filesystem::file_size(my_file + ".idx"));
+    my_entries.resize(bytes / sizeof(int64_t));
+    index.read(reinterpret_cast<char*>(my_entries.data()), static_cast<std::streamsize>(my_entries.size() * sizeof(int64_t)));
+    SAEDIFF_CHECK(index.good() && bytes % (kWireFields * sizeof(int64_t)) == 0, "cannot read back '", my_file, ".idx'");
+  }
+  const std::vector<int64_t> new_entries = mpi::gatherv(my_entries);
+  my_entries = {};
   std::vector<int> name_lengths;
   const std::vector<char> names = mpi::gatherv(std::vector<char>(my_file.begin(), my_file.end()), 0, MPI_COMM_WORLD, &name_lengths);
   std::vector<std::string> files;
@@ -495,7 +509,8 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   parts = {};
   std::vector<Entry> mine;
   for (size_t i = 0; i + kWireFields <= my_wire.size(); i += kWireFields) mine.push_back(entry_from_wire(my_wire.data() + i));
-  const auto n_old_files = static_cast<int64_t>(old_files.size());
+  int64_t n_old_files = static_cast<int64_t>(old_files.size());  // files 0..n_old_files-1 hold earlier runs' records
+  MPI_CHECK(MPI_Bcast(&n_old_files, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
   SpoolSource source(std::move(mine), files);
 
   // Counts of the documents an earlier run encoded (this run's are already on the device), then the reduction.

@@ -27,24 +27,9 @@
 #include <string_view>
 #include <vector>
 
-namespace saediff {
+#include "io/pooled_doc.h"
 
-// One document's pooled features: only features whose max over the pooled tokens is > 0.
-struct PooledDoc {
-  int64_t doc_index = 0;         // global index: sets are contiguous, in set order
-  int64_t n_token = 0;           // tokens run through the reader
-  int64_t n_pooled = 0;          // tokens pooled
-  std::vector<int32_t> feature;  // [nnz] ascending feature ids
-  std::vector<float> max;        // [nnz] max over pooled tokens
-  std::vector<float> sum;        // [nnz] sum over pooled tokens
-  std::vector<float> count;      // [nnz] number of pooled tokens > 0
-  std::vector<int32_t> topk_feature;  // [n_pooled * k] per pooled token, strongest first; -1 in unused slots
-  std::vector<float> topk_value;      // [n_pooled * k]
-  std::vector<float> evidence_values; // [n_evidence * n_pooled]: this document's evidence entries, in order
-  std::vector<int32_t> token_id;      // [n_pooled] the pooled tokens' ids
-  std::vector<int64_t> token_end;     // [n_pooled] each pooled token's end byte within `text`
-  std::string text;                   // the pooled tokens' bytes, concatenated
-};
+namespace saediff {
 
 // Ragged UTF-8 strings: row i is bytes[indptr[i], indptr[i + 1]).
 struct RaggedText {
@@ -102,15 +87,6 @@ struct EncodedAttrs {
   std::map<std::string, std::string> text;  // model, sae, pooling, dtype, config, version, ...
   std::map<std::string, int64_t> integer;   // layer, d_sae, d_model, n_rank, token_topk, ...
   double threshold = 0.5;                   // the threshold of active_docs
-};
-
-// Row sizes of one document.
-struct DocSizes {
-  int64_t doc_index = 0;
-  int64_t n_token = 0;
-  int64_t n_pooled = 0;
-  int64_t nnz = 0;
-  int64_t text_bytes = 0;
 };
 
 // One rank's documents for the writer, loaded one at a time so that memory stays bounded.

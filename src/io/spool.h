@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/encoded_h5.h"
+#include "io/pooled_doc.h"
 
 namespace saediff::spool {
 

@@ -1,6 +1,6 @@
-# The offline demo end to end under mpirun at 1, 2 and 3 ranks, then checks on what it wrote.
+# The offline demo end to end under mpirun at 1, 2, 3 and 4 ranks, then checks on what it wrote.
 set(SAEDIFF_DEMO_OUT ${CMAKE_BINARY_DIR}/test-out/demo)
-foreach(np 1 2 3)
+foreach(np 1 2 3 4)
   add_test(NAME demo_run_np${np}
            COMMAND ${SAEDIFF_MPIRUN} -np ${np} $<TARGET_FILE:saediff> run
                    --config ${CMAKE_SOURCE_DIR}/configs/demo.toml --out ${SAEDIFF_DEMO_OUT}/np${np})
@@ -8,12 +8,13 @@ foreach(np 1 2 3)
                        TIMEOUT 600 FIXTURES_SETUP demo_np${np} RESOURCE_LOCK cpu_heavy)
 endforeach()
 
-# features.csv must be byte-identical on 1, 2 and 3 ranks; so must every dataset in encoded.h5.
+# features.csv must be byte-identical on 1, 2, 3 and 4 ranks; so must every dataset in encoded.h5.
 add_test(NAME demo_identical_across_ranks
          COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_identical.py
-                 ${SAEDIFF_DEMO_OUT}/np1 ${SAEDIFF_DEMO_OUT}/np2 ${SAEDIFF_DEMO_OUT}/np3)
+                 ${SAEDIFF_DEMO_OUT}/np1 ${SAEDIFF_DEMO_OUT}/np2 ${SAEDIFF_DEMO_OUT}/np3
+                 ${SAEDIFF_DEMO_OUT}/np4)
 set_tests_properties(demo_identical_across_ranks PROPERTIES LABELS integration
-                     FIXTURES_REQUIRED "demo_np1;demo_np2;demo_np3")
+                     FIXTURES_REQUIRED "demo_np1;demo_np2;demo_np3;demo_np4")
 
 # encoded.h5 read back with h5py and checked against an independent Python/torch computation.
 add_test(NAME demo_hdf5_vs_reference

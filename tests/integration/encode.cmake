@@ -1,0 +1,17 @@
+# The distributed encode: killed mid-run and resumed (equal to an uninterrupted run), and one rank's error stopping
+# every rank. Both read the demo run's model (fixture demo_np2).
+foreach(t encode_resume encode_failures)
+  add_test(NAME ${t} COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/${t}.py ${SAEDIFF_DEMO_OUT}/np2
+                             ${CMAKE_BINARY_DIR}/test-out/${t})
+  set_tests_properties(${t} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi" TIMEOUT 900
+                       FIXTURES_REQUIRED demo_np2 RESOURCE_LOCK cpu_heavy)
+endforeach()
+
+# The dispatcher itself (bench/bench_dispatch --check): every chunk runs exactly once, on 1 rank and on 5.
+foreach(np 1 5)
+  add_test(NAME dispatch_np${np}
+           COMMAND ${SAEDIFF_MPIRUN} -np ${np} $<TARGET_FILE:bench_dispatch> --check --chunks-per-rank 50 --docs 4
+                   --work-us 200)
+  set_tests_properties(dispatch_np${np} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize"
+                       TIMEOUT 120)
+endforeach()
