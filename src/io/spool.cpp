@@ -172,22 +172,11 @@ std::pair<int64_t, int64_t> Writer::append(const Record& r) {
   const std::string bytes = encode_record(r);
   const int64_t offset = size_ + static_cast<int64_t>(pending_.size());
   pending_ += bytes;
-  if (pending_.size() >= (8u << 20)) {  // write through in 8 MiB pieces; durability comes with sync()
-    const std::string keep = std::move(pending_);
-    pending_.clear();
-    size_t done = 0;
-    while (done < keep.size()) {
-      const ssize_t n = ::write(fd_, keep.data() + done, keep.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      SAEDIFF_CHECK(n > 0, "cannot write spool file '", path_, "': ", std::strerror(errno));
-      done += static_cast<size_t>(n);
-    }
-    size_ += static_cast<int64_t>(keep.size());
-  }
+  if (pending_.size() >= (8u << 20)) flush();  // write through in 8 MiB pieces; durability comes with sync()
   return {offset, static_cast<int64_t>(bytes.size())};
 }
 
-void Writer::sync() {
+void Writer::flush() {
   size_t done = 0;
   while (done < pending_.size()) {
     const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
@@ -197,6 +186,10 @@ void Writer::sync() {
   }
   size_ += static_cast<int64_t>(pending_.size());
   pending_.clear();
+}
+
+void Writer::sync() {
+  flush();
   SAEDIFF_CHECK(::fdatasync(fd_) == 0, "fdatasync of '", path_, "' failed: ", std::strerror(errno));
 }
 

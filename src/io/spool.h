@@ -54,6 +54,7 @@ class Writer {
   int64_t bytes() const { return size_; }
 
  private:
+  void flush();  // writes what is pending (no fdatasync)
   std::string path_;
   int fd_ = -1;
   int64_t size_ = 0;

@@ -3,7 +3,7 @@
 foreach(t encode_resume encode_failures)
   add_test(NAME ${t} COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/${t}.py ${SAEDIFF_DEMO_OUT}/np2
                              ${CMAKE_BINARY_DIR}/test-out/${t})
-  set_tests_properties(${t} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi" TIMEOUT 900
+  set_tests_properties(${t} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize" TIMEOUT 900
                        FIXTURES_REQUIRED demo_np2 RESOURCE_LOCK cpu_heavy)
 endforeach()
 
@@ -15,3 +15,9 @@ foreach(np 1 5)
   set_tests_properties(dispatch_np${np} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize"
                        TIMEOUT 120)
 endforeach()
+
+# The count reduction is exact on every backend this host has (bench/bench_reduce --check: MPI here; on a GPU host
+# with NCCL, the device path too, against the same exact sums, so the two agree).
+add_test(NAME reduce_exact_np3
+         COMMAND ${SAEDIFF_MPIRUN} -np 3 $<TARGET_FILE:bench_reduce> --check --sets 3 --d-sae 4096 --reps 3)
+set_tests_properties(reduce_exact_np3 PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi" TIMEOUT 120)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A distributed encode killed mid-run resumes where it stopped, and its file equals an uninterrupted run's.
 
-1. An uninterrupted `saediff encode` on 2 ranks over ~570 documents: the reference file (and, kept with
+1. An uninterrupted `saediff encode` on 2 ranks over ~380 documents: the reference file (and, kept with
    --keep-spool, the full spool's size).
 2. The same encode on 3 ranks, one rank killed with SIGKILL once about a third of the spool is on disk:
    mpirun must bring every rank down within seconds, leaving no encoded.h5.
@@ -66,13 +66,13 @@ def main(demo_dir, work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     model = f"{demo_dir}/demo-model"
-    # ~570 documents: the demo's responses, six times over under new prompt ids.
+    # ~380 documents: the demo's responses, four times over under new prompt ids.
     lines = [json.loads(l) for l in open(f"{SRC}/configs/demo/responses.jsonl", encoding="utf-8") if l.strip()]
     with open(f"{work}/responses.jsonl", "w", encoding="utf-8") as f:
-        for k in range(6):
+        for k in range(4):
             for r in lines:
                 f.write(json.dumps(dict(r, prompt_id=f"{r['prompt_id']}-{k}"), ensure_ascii=False) + "\n")
-    n_ok = 6 * sum(1 for r in lines if r.get("response") is not None)
+    n_ok = 4 * sum(1 for r in lines if r.get("response") is not None)
 
     ref = f"{work}/ref/encoded.h5"
     p = subprocess.run(encode_cmd(2, model, ref, "--keep-spool"), capture_output=True, text=True, timeout=900)
