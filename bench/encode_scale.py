@@ -102,7 +102,7 @@ def main():
     m = re.search(r"encode: (\d+) documents, (\d+) tokens in ([\d.]+) s", text)
     n_tokens, encode_s = int(m.group(2)), float(m.group(3))
     num = r"([0-9.eE+-]+)"
-    phases = re.search(rf"in {num} s \(load {num} s, encode {num} s, reduce {num} s, write {num} s, evidence {num} s\)", text)
+    phases = re.search(rf"in {num} s \(setup {num} s, load {num} s, encode {num} s, reduce {num} s, write {num} s, evidence {num} s\)", text)
     # Resident memory against documents done, over the encode loop (between the first and last progress line).
     def docs_at(t):
         before = [d for (pt, d) in progress if pt <= t]
@@ -112,7 +112,7 @@ def main():
     result = {"bench": "encode_scale", "docs": a.docs, "ranks": a.ranks, "d_sae": a.d_sae, "wall_s": round(wall, 1),
               "encode_s": encode_s, "tokens": n_tokens, "tokens_per_s": round(n_tokens / encode_s, 1),
               "samples": len(samples), "rank_rss_mib": {}, "growth_mib_per_million_docs": {},
-              "phases_s": dict(zip(("total", "load", "encode", "reduce", "write", "evidence"), map(float, phases.groups())))
+              "phases_s": dict(zip(("total", "setup", "load", "encode", "reduce", "write", "evidence"), map(float, phases.groups())))
               if phases else None,
               "file_bytes": os.path.getsize(out)}
     for r in range(n_rank):

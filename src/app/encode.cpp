@@ -264,7 +264,10 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   std::vector<std::string> old_files;
   std::vector<Entry> stored;  // rank 0: per document, its record if one exists
   if (rank == 0) {
+    const Timer read_timer;
     corpus = build_corpus(config.responses);
+    log_info("read ", corpus.outcomes.size(), " responses (", corpus.docs.size(), " to encode) from ", config.responses, " in ",
+             read_timer.seconds(), " s");
     layout_json = layout_to_json(corpus.sets);
     tokenizer_sha256 = sha256_file(tokenizer_path);
     const nlohmann::json fingerprint = {{"format", 1},          {"model", config.model},   {"sae", config.sae},
@@ -317,6 +320,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
     }
   }
   MPI_CHECK(MPI_Bcast(&n_resumed, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+  const double setup_s = total_timer.seconds();  // reading the responses and the spool, on rank 0
   log_info0("encode: ", n_doc, " documents in ", sets.size(), " sets (", n_failed, " failed responses skipped) on ",
             n_rank, " ranks");
   if (n_resumed > 0) {
@@ -437,9 +441,11 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
     }
     const double t = encode_timer.seconds();
     const double eta = bytes > 0 ? static_cast<double>(pending_bytes - bytes) * t / static_cast<double>(bytes) : NAN;
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.2f", gib(rss));
     log_info("encode: ", docs, "/", n_doc, " documents (", n_doc > 0 ? 100 * docs / n_doc : 100, "%), ", tokens,
              " tokens, ", static_cast<int64_t>(t > 0 ? static_cast<double>(tokens) / t : 0), " tokens/s, ETA ",
-             duration_text(eta), "; largest rank resident ", gib(rss), " GiB");
+             duration_text(eta), "; largest rank resident ", memory, " GiB");
   };
   const std::vector<WorkProgress> loads = dispatch_chunks(MPI_COMM_WORLD, chunks.size(), hooks);
   const double encode_s = encode_timer.seconds();
@@ -597,7 +603,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       per_rank.push_back({{"chunks", p.chunks}, {"docs", p.docs}, {"tokens", p.tokens}, {"busy_s", p.busy_s},
                           {"wait_s", p.wait_s}, {"peak_rss_bytes", p.peak_rss_bytes}});
     }
-    timings = nlohmann::json{{"load_s", load_s}, {"encode_s", encode_s}, {"reduce_s", reduce_s}, {"write_s", write_s},
+    timings = nlohmann::json{{"setup_s", setup_s}, {"load_s", load_s}, {"encode_s", encode_s}, {"reduce_s", reduce_s}, {"write_s", write_s},
                              {"evidence_s", evidence_s}, {"total_s", total_timer.seconds()}, {"n_resumed", n_resumed},
                              {"n_tokens", n_tokens}, {"ranks", per_rank}}.dump();
   }
@@ -605,7 +611,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   writer.write_attr("timings", timings);
   writer.commit();
   if (rank == 0 && !config.keep_spool) std::filesystem::remove_all(spool_dir);
-  log_info0("encode: wrote ", config.out, " in ", total_timer.seconds(), " s (load ", load_s, " s, encode ", encode_s,
+  log_info0("encode: wrote ", config.out, " in ", total_timer.seconds(), " s (setup ", setup_s, " s, load ", load_s, " s, encode ", encode_s,
             " s, reduce ", reduce_s, " s, write ", write_s, " s, evidence ", evidence_s, " s)");
   EncodeSummary summary;
   summary.n_docs = n_doc;
