@@ -1,7 +1,7 @@
 # The distributed encode: killed mid-run and resumed (equal to an uninterrupted run), and one rank's error stopping
-# every rank. Both read the demo run's model (fixture demo_np2).
+# every rank. Both read the demo run's model (fixture demo_np2, written to test-out/demo/np2 by pipeline.cmake).
 foreach(t encode_resume encode_failures)
-  add_test(NAME ${t} COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/${t}.py ${SAEDIFF_DEMO_OUT}/np2
+  add_test(NAME ${t} COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/${t}.py ${CMAKE_BINARY_DIR}/test-out/demo/np2
                              ${CMAKE_BINARY_DIR}/test-out/${t})
   set_tests_properties(${t} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize" TIMEOUT 900
                        FIXTURES_REQUIRED demo_np2 RESOURCE_LOCK cpu_heavy)
