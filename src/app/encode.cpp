@@ -167,16 +167,16 @@ Entry entry_from_wire(const int64_t* w) {
 // This rank's share of the final file: a contiguous run of documents, read back from the spool.
 class SpoolSource : public DocSource {
  public:
-  SpoolSource(std::vector<Entry> entries, const std::vector<std::string>& files) : entries_(std::move(entries)), files_(files) {}
+  SpoolSource(std::vector<Entry> entries, const std::vector<std::string>& files) : entries_(std::move(entries)), reader_(files) {}
   std::vector<DocSizes> sizes() const override {
     std::vector<DocSizes> out;
     for (const Entry& e : entries_) out.push_back(e.sizes);
     return out;
   }
   PooledDoc load(size_t i) override { return record(i).doc; }
-  spool::Record record(size_t i) const {
+  spool::Record record(size_t i) {
     const Entry& e = entries_.at(i);
-    spool::Record r = spool::read_record(files_.at(static_cast<size_t>(e.file)), e.offset, e.bytes);
+    spool::Record r = reader_.read(static_cast<size_t>(e.file), e.offset, e.bytes);
     r.doc.doc_index = e.doc;
     return r;
   }
@@ -184,7 +184,7 @@ class SpoolSource : public DocSource {
 
  private:
   std::vector<Entry> entries_;
-  const std::vector<std::string>& files_;
+  spool::RecordReader reader_;
 };
 
 void log_load_balance(const std::vector<WorkProgress>& ranks, double wall) {
@@ -401,7 +401,8 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       const torch::Tensor f = sae.encode(model.forward(td.ids));  // [n_token, d_sae] float32
       torch::Tensor dense_max;
       rec.doc = pool_features(f, rec.pool_begin, rec.pool_end, g, &dense_max);
-      if (dense_max.defined()) counts[set].add_(dense_max.gt(config.threshold).to(torch::kLong));
+      // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
+      if (dense_max.defined()) counts[set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
       token_topk(f, rec.pool_begin, rec.pool_end, config.token_topk, rec.doc);
       // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
       for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
@@ -426,7 +427,8 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
     // documents it encodes; they are read back once, after the loop.
     std::ofstream index(spool_writer->path() + ".idx", std::ios::binary | std::ios::app);
     index.write(reinterpret_cast<const char*>(my_entries.data()), static_cast<std::streamsize>(my_entries.size() * sizeof(int64_t)));
-    SAEDIFF_CHECK(index.good(), "cannot write '", spool_writer->path(), ".idx'");
+    index.close();  // flushes: a full disk shows here, not at the end
+    SAEDIFF_CHECK(!index.fail(), "cannot write '", spool_writer->path(), ".idx'");
     my_entries.clear();
   };
   const Timer encode_timer;

@@ -66,6 +66,7 @@ void EvidenceCandidates::prune() {
     i = j;
   }
   kept_ = std::move(best);
+  limit_ = std::max(limit_, 2 * kept_.size());  // with many sets the kept best alone can pass the first limit
 }
 
 std::map<int64_t, std::vector<int32_t>> EvidenceCandidates::plan(MPI_Comm comm) {

@@ -108,7 +108,10 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
       MPI_Request request = MPI_REQUEST_NULL;
       std::string message;
     };
-    std::list<Outgoing> outgoing;  // a list: Isend buffers must not move
+    // A list, so that Isend buffers never move; owned by a pointer that is deleted only after every send has
+    // completed. If this rank throws meanwhile, the buffers stay alive (leaked) until the CLI aborts the job.
+    auto* pending = new std::list<Outgoing>();
+    std::list<Outgoing>& outgoing = *pending;
     Timer since_report;
     const auto report = [&](bool force) {
       if (!hooks.report || (!force && since_report.seconds() < hooks.report_seconds)) return;
@@ -165,6 +168,7 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
       report(false);
     }
     for (Outgoing& out : outgoing) MPI_CHECK(MPI_Wait(&out.request, MPI_STATUS_IGNORE));
+    delete pending;
   }
 
   // Everyone's final figures, on rank 0.

@@ -28,8 +28,8 @@ bool nccl_device_present() {
 
 namespace {
 
-// The process's NCCL communicator over `comm` (MPI_COMM_WORLD in practice), made once.
-ncclComm_t communicator(MPI_Comm comm) {
+// The process's NCCL communicator over `comm` (MPI_COMM_WORLD in practice), made once (again after an abort).
+ncclComm_t& communicator(MPI_Comm comm) {
   static ncclComm_t nccl = nullptr;
   static MPI_Comm made_for = MPI_COMM_NULL;
   if (nccl != nullptr) {
@@ -53,7 +53,7 @@ ncclComm_t communicator(MPI_Comm comm) {
 }  // namespace
 
 void nccl_allreduce_device(int64_t* device_counts, size_t n, MPI_Comm comm) {
-  ncclComm_t nccl = communicator(comm);
+  ncclComm_t& nccl = communicator(comm);
   CUDA_CHECK(cudaDeviceSynchronize());  // the counts are written by libtorch's streams
   cudaStream_t stream = nullptr;
   CUDA_CHECK(cudaStreamCreate(&stream));
@@ -62,6 +62,8 @@ void nccl_allreduce_device(int64_t* device_counts, size_t n, MPI_Comm comm) {
     CUDA_CHECK(cudaStreamSynchronize(stream));
   } catch (...) {
     ncclCommAbort(nccl);  // never leave the other ranks waiting in the collective
+    nccl = nullptr;       // and never use the aborted communicator again
+    cudaStreamDestroy(stream);
     throw;
   }
   cudaStreamDestroy(stream);

@@ -53,7 +53,7 @@ void write_selection(hid_t ds, hid_t mem_type, const std::vector<Range>& ranges,
 // A dataset written whole by rank 0 (the others select nothing). Collective.
 template <typename T>
 void write_root_array(hid_t loc, const std::string& name, hid_t type, const std::vector<T>& values, int rank, hid_t dxpl) {
-  // Every rank must create the same shape; the length comes from rank 0.
+  // Every rank must create the same shape: callers pass vectors of one length on every rank.
   auto n = static_cast<int64_t>(values.size());
   Handle ds = create_dataset(loc, name, type, static_cast<hsize_t>(n));
   std::vector<Range> ranges;

@@ -1,7 +1,10 @@
 #include "io/hdf5.h"
 
+#include <mpi.h>
+
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 namespace saediff::h5 {
 
@@ -16,9 +19,28 @@ Handle& Handle::operator=(Handle&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// True while an exception unwinds on one rank of several: closing a file, group or dataset is collective in
+// parallel HDF5, and the other ranks are not closing it (they wait in some other collective, or have finished),
+// so a close here could hang or pair with the wrong operation. The handle is left open instead: the exception
+// reaches the CLI, which aborts every rank.
+bool unwinding_in_parallel() {
+  if (std::uncaught_exceptions() == 0) return false;
+  int initialized = 0, finalized = 0, size = 1;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size > 1;
+}
+
+}  // namespace
+
 Handle::~Handle() {
   if (id_ < 0) return;
-  switch (H5Iget_type(id_)) {
+  const H5I_type_t type = H5Iget_type(id_);
+  if ((type == H5I_FILE || type == H5I_GROUP || type == H5I_DATASET) && unwinding_in_parallel()) return;
+  switch (type) {
     case H5I_FILE: H5Fclose(id_); break;
     case H5I_GROUP: H5Gclose(id_); break;
     case H5I_DATASET: H5Dclose(id_); break;

@@ -239,16 +239,34 @@ std::vector<ScannedRecord> scan_file(const std::string& path, std::string& probl
 }
 
 Record read_record(const std::string& path, int64_t offset, int64_t bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  SAEDIFF_CHECK(fd >= 0, "cannot open spool file '", path, "': ", std::strerror(errno));
-  std::string buf(static_cast<size_t>(bytes), '\0');
-  try {
-    pread_all(fd, buf.data(), buf.size(), offset, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
+  RecordReader reader({path});
+  return reader.read(0, offset, bytes);
+}
+
+RecordReader::RecordReader(std::vector<std::string> files) : files_(std::move(files)), fds_(files_.size(), -1) {}
+
+RecordReader::~RecordReader() {
+  for (int fd : fds_) {
+    if (fd >= 0) ::close(fd);
   }
-  ::close(fd);
+}
+
+Record RecordReader::read(size_t file, int64_t offset, int64_t bytes) {
+  SAEDIFF_CHECK(file < files_.size(), "spool file ", file, " out of range");
+  const std::string& path = files_[file];
+  if (fds_[file] < 0) {
+    // At most 256 open at once (a resumed job's files can outnumber the descriptor limit): past that, start over.
+    if (std::count_if(fds_.begin(), fds_.end(), [](int fd) { return fd >= 0; }) >= 256) {
+      for (int& fd : fds_) {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+      }
+    }
+    fds_[file] = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    SAEDIFF_CHECK(fds_[file] >= 0, "cannot open spool file '", path, "': ", std::strerror(errno));
+  }
+  std::string buf(static_cast<size_t>(bytes), '\0');
+  pread_all(fds_[file], buf.data(), buf.size(), offset, path);
   return decode_record(buf, cat(path, " at byte ", offset));
 }
 
@@ -275,6 +293,8 @@ void open_dir(const std::string& dir, const std::string& fingerprint) {
     }
     return;
   }
+  SAEDIFF_CHECK(list_files(dir).empty(), "'", dir, "' holds spool files but no manifest.json, so what they were encoded with is ",
+                "unknown. Delete the folder to encode from scratch, or pass another --out");
   fs::create_directories(dir);
   write_file_atomic(manifest.string(), want.dump(2) + "\n");
 }

@@ -75,6 +75,21 @@ std::vector<ScannedRecord> scan_file(const std::string& path, std::string& probl
 // Reads one record back (pread), checking its CRC.
 Record read_record(const std::string& path, int64_t offset, int64_t bytes);
 
+// Reads records back from a set of files, keeping each open once read from (one descriptor per file, not one
+// open per record: on a parallel file system opens are the expensive part).
+class RecordReader {
+ public:
+  explicit RecordReader(std::vector<std::string> files);
+  ~RecordReader();
+  RecordReader(const RecordReader&) = delete;
+  RecordReader& operator=(const RecordReader&) = delete;
+  Record read(size_t file, int64_t offset, int64_t bytes);
+
+ private:
+  std::vector<std::string> files_;
+  std::vector<int> fds_;  // -1 until first used
+};
+
 // The spool folder of an output file: OUT.parts. `fingerprint` (JSON text) says what the records were made
 // with; open_dir creates the folder and its manifest, or checks that an existing manifest matches, and throws
 // naming the first difference when it does not (the records stay untouched).

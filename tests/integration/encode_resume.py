@@ -6,7 +6,8 @@
 2. The same encode on 3 ranks, one rank killed with SIGKILL once about a third of the spool is on disk:
    mpirun must bring every rank down within seconds, leaving no encoded.h5.
 3. Garbage appended to one spool file (a torn write); a rerun with other settings (--layer 1) is refused and
-   leaves the spool untouched.
+   leaves the spool untouched. A rerun during which a checked spool file is cut short fails on every rank
+   (the error met while writing encoded.h5 must not hang the others in HDF5's collectives).
 4. The rerun on 2 ranks encodes only what is missing (its log says how many were already there), and every
    dataset and attribute of its file equals the reference's; the spool folder is removed after success.
 Usage: encode_resume.py DEMO_RUN_DIR WORK_DIR (DEMO_RUN_DIR holds demo-model/ from the demo run)."""
@@ -119,6 +120,30 @@ def main(demo_dir, work):
     check(p.returncode == 1 and "different settings" in p.stderr and "layer" in p.stderr,
           f"a rerun with --layer 1 is refused, naming the layer (rc {p.returncode}: {p.stderr.strip()[-300:]})")
     check({s: os.path.getsize(s) for s in spools} == sizes and not os.path.exists(out), "... and touches nothing")
+
+    # A record lost after the rerun has checked it (the file cut while the rerun encodes the rest): the rank that
+    # reads it back while writing encoded.h5 fails, and every rank stops, rather than waiting in a collective.
+    proc = subprocess.Popen(encode_cmd(2, model, out), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "documents to encode in" in line:
+            with open(spools[0], "r+b") as f:
+                f.truncate(os.path.getsize(spools[0]) // 3)
+            cut_at = time.time()
+            break
+    try:
+        lines += proc.stderr.readlines()
+        rc = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = None
+    text = "".join(lines)
+    check(rc is not None and rc != 0, f"a spool file cut during the rerun makes it fail (rc {rc})")
+    check(rc is not None and time.time() - cut_at < 90, "... on every rank, without hanging in the file's collectives")
+    check("the file ends first" in text or "cannot read" in text, "... saying that the record cannot be read: " +
+          "".join(l for l in lines if "error" in l)[-300:])
+    check(not os.path.exists(out), "... and leaves no encoded.h5")
 
     # The rerun on 2 ranks: only the missing documents.
     p = subprocess.run(encode_cmd(2, model, out), capture_output=True, text=True, timeout=900)
