@@ -162,6 +162,10 @@ TEST(Spool, ManifestMustMatch) {
     EXPECT_NE(std::string(e.what()).find("layer was 2, now 3"), std::string::npos) << e.what();
   }
   EXPECT_EQ(spool::list_files(dir.string()).size(), 1u) << "the records are untouched";
+  // Records whose manifest is gone: what made them is unknown, so they are refused too.
+  fs::remove(dir / "manifest.json");
+  EXPECT_THROW(spool::open_dir(dir.string(), R"({"layer": 2, "pool": "content"})"), Error);
+  EXPECT_FALSE(fs::exists(dir / "manifest.json"));
   EXPECT_EQ(spool::dir_for("x/encoded.h5"), "x/encoded.h5.parts");
   fs::remove_all(dir.parent_path());
 }
