@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, and runs every test (unit, MPI at 1-3 ranks,
-# HDF5 read-back, HF tokenizer parity, loopback HTTP).
+# The test command: installs what is missing, builds, and runs every test (unit, MPI at 1-5 ranks,
+# HDF5 read-back, HF tokenizer parity, loopback HTTP, encode resume and failures).
 #   scripts/test.sh             the default build (build/) and the whole suite
 #   scripts/test.sh --sanitize  the ASan+UBSan build (build-asan/): unit tests, MPI demo runs, CLI, HTTP, tokenizer
 set -euo pipefail
@@ -16,7 +16,7 @@ bash scripts/setup.sh
 cmake --preset "$preset" -G Ninja
 if [[ $preset == asan ]]; then
   # The sanitizer run covers the unit tests and the tests labelled `sanitize` (MPI runs, HTTP, tokenizer).
-  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests saediff pth_dump
+  cmake --build --preset "$preset" -j "$jobs" --target saediff_tests saediff pth_dump bench_dispatch
 else
   cmake --build --preset "$preset" -j "$jobs"
 fi
