@@ -47,6 +47,9 @@ std::string parse_header(std::string_view bytes, Header& h) {
   std::memcpy(&h.crc, bytes.data() + 4, 4);
   std::memcpy(&h.payload, bytes.data() + 8, 8);
   std::memcpy(&h.hash, bytes.data() + 16, 8);
+  uint64_t reserved = 1;
+  std::memcpy(&reserved, bytes.data() + 24, 8);
+  if (reserved != 0) return "a reserved header field is not zero";  // another format: its records are not ours
   if (h.payload > kMaxPayload) return "impossible payload length";
   return {};
 }

@@ -136,6 +136,9 @@ TEST(Spool, DecodeRefusesLies) {
   std::string bad_magic = good;
   bad_magic[0] = 'X';
   EXPECT_THROW(spool::decode_record(bad_magic, "magic"), Error);
+  std::string bad_reserved = good;  // found by fuzz_spool: a record that decodes must encode back to its bytes
+  bad_reserved[29] = '\x01';
+  EXPECT_THROW(spool::decode_record(bad_reserved, "reserved"), Error);
   std::string bad_len = good;
   bad_len[8] = static_cast<char>(bad_len[8] + 1);
   EXPECT_THROW(spool::decode_record(bad_len, "length"), Error);
