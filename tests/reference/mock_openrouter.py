@@ -58,8 +58,17 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def leave(self):
+        # Counted out of IN_FLIGHT before the answer goes out: a client may send its next request the moment it
+        # has this answer, and that request must not find this one still counted.
+        if getattr(self, "counted", False):
+            self.counted = False
+            with LOCK:
+                IN_FLIGHT[0] -= 1
+
     def reply(self, status, body, headers=()):
         data = json.dumps(body).encode()
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -69,6 +78,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def raw(self, status, data, content_type, length=None):
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data) if length is None else length))
@@ -79,11 +89,11 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             IN_FLIGHT[0] += 1
             in_flight = IN_FLIGHT[0]
+        self.counted = True
         try:
             self.handle_post(in_flight)
         finally:
-            with LOCK:
-                IN_FLIGHT[0] -= 1
+            self.leave()
 
     def handle_post(self, in_flight):
         arrived = time.time()
