@@ -140,7 +140,7 @@ std::string duration_text(double seconds) {
   return cat(s, " s");
 }
 
-// Where each document's spool record is: the file, the record, and its sizes (7 int64 on the wire).
+// Where each document's spool record is: the file, the record, and its sizes (8 int64 on the wire).
 struct Entry {
   int64_t doc = 0;
   int64_t file = -1;
@@ -148,12 +148,11 @@ struct Entry {
   int64_t bytes = 0;
   DocSizes sizes;
 };
-constexpr size_t kEntryFields = 7;
+constexpr size_t kWireFields = 8;
 void entry_to_wire(const Entry& e, std::vector<int64_t>& out) {
-  out.insert(out.end(), {e.doc, e.file, e.offset, e.bytes, e.sizes.n_token, e.sizes.n_pooled, e.sizes.nnz});
-  out.push_back(e.sizes.text_bytes);
+  out.insert(out.end(), {e.doc, e.file, e.offset, e.bytes, e.sizes.n_token, e.sizes.n_pooled, e.sizes.nnz,
+                         e.sizes.text_bytes});
 }
-constexpr size_t kWireFields = kEntryFields + 1;
 Entry entry_from_wire(const int64_t* w) {
   Entry e;
   e.doc = w[0];

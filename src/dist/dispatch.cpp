@@ -113,8 +113,8 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
     auto* pending = new std::list<Outgoing>();
     std::list<Outgoing>& outgoing = *pending;
     Timer since_report;
-    const auto report = [&](bool force) {
-      if (!hooks.report || (!force && since_report.seconds() < hooks.report_seconds)) return;
+    const auto report = [&] {
+      if (!hooks.report || since_report.seconds() < hooks.report_seconds) return;
       sample_memory(mine);
       ranks[0] = mine;
       hooks.report(ranks);
@@ -148,7 +148,7 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
         if (!flag) break;
         answer(status);
       }
-      report(false);
+      report();
     };
     for (;;) {
       poll();
@@ -165,7 +165,7 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
       MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, kTagRequest, comm, &status));
       mine.wait_s += wait.seconds();
       answer(status);
-      report(false);
+      report();
     }
     for (Outgoing& out : outgoing) MPI_CHECK(MPI_Wait(&out.request, MPI_STATUS_IGNORE));
     delete pending;
