@@ -241,6 +241,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   SAEDIFF_CHECK(!config.out.empty(), "encode needs --out FILE.h5");
   SAEDIFF_CHECK(config.layer >= 0, "--layer must be >= 0");
   SAEDIFF_CHECK(config.chunk_tokens > 0, "--chunk-tokens must be positive");
+  SAEDIFF_CHECK(config.batch_tokens > 0, "--batch-tokens must be positive");
   const PoolScope scope = parse_pool_scope(config.pool);
   const torch::Dtype dtype = parse_dtype(config.dtype);
   const torch::Device device = select_device(config.device);
@@ -346,16 +347,41 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
 
   // The encode loop: chunks of similar-length documents from rank 0's queue, each finished document appended to
   // this rank's spool file, made durable at the end of every chunk.
-  std::vector<std::vector<size_t>> chunks;
+  // Rank 0 packs every document (not only the pending ones) into batches of about --batch-tokens, longest first,
+  // and hands out chunks of whole batches. A batch runs through the reader as one packed forward pass, and a
+  // document's values depend, in their last bits, on what it was packed with: batches made from the whole corpus
+  // alone are the same on any number of ranks and after a resume, and so are the files. A batch that is only
+  // partly in the spool is encoded whole again; only its missing documents are written.
+  std::vector<std::vector<size_t>> batches;  // rank 0: document indices per batch
+  std::vector<std::vector<size_t>> chunks;   // rank 0: batch indices per chunk
   if (rank == 0) {
     std::vector<int64_t> estimate;  // tokens, before tokenizing: ~4 bytes a token, plus the template's 31
-    for (size_t g : pending) estimate.push_back(static_cast<int64_t>(corpus.outcomes[corpus.docs[g].record].response->size()) / 4 + 31);
-    // At least ~4 chunks per rank, so that a small corpus still spreads over every rank.
+    estimate.reserve(corpus.docs.size());
+    for (const Corpus::Doc& d : corpus.docs) estimate.push_back(static_cast<int64_t>(corpus.outcomes[d.record].response->size()) / 4 + 31);
+    // A small corpus still makes batches enough to spread over the ranks: at most 1/64 of all its tokens each
+    // (a function of the corpus, not of the ranks or of what is already done).
+    int64_t corpus_tokens = 0;
+    for (int64_t e : estimate) corpus_tokens += e;
+    const int64_t batch_budget = std::clamp<int64_t>(corpus_tokens / 64, 1, config.batch_tokens);
+    std::vector<int64_t> batch_estimate;
     int64_t total = 0;
-    for (int64_t e : estimate) total += e;
+    for (std::vector<size_t>& batch : plan_chunks(estimate, batch_budget)) {
+      int64_t tokens = 0;
+      bool needed = false;
+      for (size_t g : batch) {
+        tokens += estimate[g];
+        needed = needed || stored[g].file < 0;
+      }
+      if (!needed) continue;
+      batches.push_back(std::move(batch));
+      batch_estimate.push_back(tokens);
+      total += tokens;
+    }
+    // At least ~4 chunks per rank, so that a small corpus still spreads over every rank.
     const int64_t budget = std::max<int64_t>(1, std::min<int64_t>(config.chunk_tokens, total / (4 * n_rank)));
-    chunks = plan_chunks(estimate, budget);
-    log_info("encode: ", pending.size(), " documents to encode in ", chunks.size(), " chunks of up to ~", budget, " tokens");
+    chunks = plan_chunks(batch_estimate, budget);
+    log_info("encode: ", pending.size(), " documents to encode in ", batches.size(), " batches of up to ~",
+             batch_budget, " tokens, ", chunks.size(), " chunks of up to ~", budget, " tokens");
   }
   std::unique_ptr<spool::Writer> spool_writer;
   std::vector<int64_t> my_entries;  // kWireFields per document of the current chunk
@@ -363,15 +389,18 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   hooks.pack = [&](size_t c) {
     ByteWriter w;
     w.put(static_cast<uint64_t>(chunks[c].size()));
-    for (size_t i : chunks[c]) {
-      const size_t g = pending[i];
-      const Corpus::Doc& d = corpus.docs[g];
-      const ResponseRecord& r = corpus.outcomes[d.record];
-      w.put(static_cast<int64_t>(g));
-      w.put(d.set);
-      w.put(d.hash);
-      w.put_string(spool::doc_key(r.set, r.prompt_id));
-      w.put_string(*r.response);
+    for (size_t b : chunks[c]) {
+      w.put(static_cast<uint64_t>(batches[b].size()));
+      for (size_t g : batches[b]) {
+        const Corpus::Doc& d = corpus.docs[g];
+        const ResponseRecord& r = corpus.outcomes[d.record];
+        w.put(static_cast<int64_t>(g));
+        w.put(d.set);
+        w.put(d.hash);
+        w.put(static_cast<uint8_t>(stored[g].file < 0));  // 1: write its record; 0: in the spool, context only
+        w.put_string(spool::doc_key(r.set, r.prompt_id));
+        w.put_string(*r.response);
+      }
     }
     return std::move(w.str());
   };
@@ -382,44 +411,71 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
           (std::filesystem::path(spool_dir) / cat("r", rank, "-", stamp, "-", ::getpid(), ".spool")).string());
     }
     ByteReader in(message, "a chunk message");
-    const auto n = in.get<uint64_t>();
     torch::NoGradGuard no_grad;
-    for (uint64_t i = 0; i < n; ++i) {
-      spool::Record rec;
-      const auto g = in.get<int64_t>();
-      const auto set = in.get<int32_t>();
-      rec.hash = in.get<uint64_t>();
-      rec.key = in.get_string();
-      const std::string text = in.get_string();
-      TemplatedDoc td = tokenize_document(tokenizer, text, ChatTemplate::llama3);
-      const auto n_token = static_cast<int64_t>(td.ids.size());
-      SAEDIFF_CHECK(max_positions <= 0 || n_token <= max_positions, "document '", key_name(rec.key), "' has ", n_token,
-                    " tokens, more than the model's max_position_embeddings (", max_positions, ") in ", config.model);
-      rec.pool_begin = scope == PoolScope::content ? td.content_begin : 0;
-      rec.pool_end = scope == PoolScope::content ? td.content_end : static_cast<int32_t>(n_token);
-      const torch::Tensor f = sae.encode(model.forward(td.ids));  // [n_token, d_sae] float32
-      torch::Tensor dense_max;
-      rec.doc = pool_features(f, rec.pool_begin, rec.pool_end, g, &dense_max);
-      // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
-      if (dense_max.defined()) counts[set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
-      token_topk(f, rec.pool_begin, rec.pool_end, config.token_topk, rec.doc);
-      // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
-      for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
-        const int32_t id = td.ids[static_cast<size_t>(t)];
-        rec.doc.text += tokenizer.token_bytes(id);
-        rec.doc.token_id.push_back(id);
-        rec.doc.token_end.push_back(static_cast<int64_t>(rec.doc.text.size()));
+    const auto n_batch = in.get<uint64_t>();
+    for (uint64_t b = 0; b < n_batch; ++b) {
+      struct Item {
+        spool::Record rec;
+        int64_t g = 0;
+        int32_t set = 0;
+        bool write = false;
+        int64_t bytes = 0;
+      };
+      std::vector<Item> items(in.get<uint64_t>());
+      std::vector<int32_t> packed;
+      std::vector<int64_t> lengths;
+      for (Item& it : items) {
+        it.g = in.get<int64_t>();
+        it.set = in.get<int32_t>();
+        it.rec.hash = in.get<uint64_t>();
+        it.write = in.get<uint8_t>() != 0;
+        it.rec.key = in.get_string();
+        const std::string text = in.get_string();
+        it.bytes = static_cast<int64_t>(text.size());
+        TemplatedDoc td = tokenize_document(tokenizer, text, ChatTemplate::llama3);
+        const auto n_token = static_cast<int64_t>(td.ids.size());
+        SAEDIFF_CHECK(max_positions <= 0 || n_token <= max_positions, "document '", key_name(it.rec.key), "' has ", n_token,
+                      " tokens, more than the model's max_position_embeddings (", max_positions, ") in ", config.model);
+        it.rec.pool_begin = scope == PoolScope::content ? td.content_begin : 0;
+        it.rec.pool_end = scope == PoolScope::content ? td.content_end : static_cast<int32_t>(n_token);
+        packed.insert(packed.end(), td.ids.begin(), td.ids.end());
+        lengths.push_back(n_token);
+        it.rec.ids = std::move(td.ids);
       }
-      rec.ids = std::move(td.ids);
-      const auto [offset, bytes] = spool_writer->append(rec);
-      entry_to_wire({g, rank, offset, bytes,
-                     {g, n_token, rec.doc.n_pooled, static_cast<int64_t>(rec.doc.feature.size()),
-                      static_cast<int64_t>(rec.doc.text.size())}},
-                    my_entries);
-      ++progress.docs;
-      progress.tokens += n_token;
-      progress.bytes += static_cast<int64_t>(text.size());
-      poll();
+      // The reader over the whole batch at once, then the SAE and pooling document by document: the dense
+      // [tokens, d_sae] activations of one document at a time, never the batch's.
+      const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
+      int64_t row = 0;
+      for (size_t i = 0; i < items.size(); ++i) {
+        Item& it = items[i];
+        const int64_t n_token = lengths[i];
+        const int64_t first = row;
+        row += n_token;
+        if (!it.write) continue;
+        spool::Record& rec = it.rec;
+        const torch::Tensor f = sae.encode(x.slice(0, first, first + n_token));  // [n_token, d_sae] float32
+        torch::Tensor dense_max;
+        rec.doc = pool_features(f, rec.pool_begin, rec.pool_end, it.g, &dense_max);
+        // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
+        if (dense_max.defined()) counts[it.set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
+        token_topk(f, rec.pool_begin, rec.pool_end, config.token_topk, rec.doc);
+        // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
+        for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
+          const int32_t id = rec.ids[static_cast<size_t>(t)];
+          rec.doc.text += tokenizer.token_bytes(id);
+          rec.doc.token_id.push_back(id);
+          rec.doc.token_end.push_back(static_cast<int64_t>(rec.doc.text.size()));
+        }
+        const auto [offset, bytes] = spool_writer->append(rec);
+        entry_to_wire({it.g, rank, offset, bytes,
+                       {it.g, n_token, rec.doc.n_pooled, static_cast<int64_t>(rec.doc.feature.size()),
+                        static_cast<int64_t>(rec.doc.text.size())}},
+                      my_entries);
+        ++progress.docs;
+        progress.tokens += n_token;
+        progress.bytes += it.bytes;
+        poll();
+      }
     }
     spool_writer->sync();
     // The chunk's record places go to a side file, not memory, so that a rank's memory stays flat however many

@@ -23,6 +23,7 @@ struct EncodeConfig {
   int evidence_features = 50;     // per pair of sets and direction: top-diff features with exact per-token values
   int evidence_docs = 5;          // ... in their this many strongest documents per set (0: no evidence pass)
   int64_t chunk_tokens = 16384;   // documents handed out together, up to about this many tokens
+  int64_t batch_tokens = 8192;    // documents read in one packed forward pass, up to about this many tokens
   double progress_seconds = 10;   // rank 0 logs progress this often (0: never)
   bool keep_spool = false;        // keep OUT.parts after the file is written (else it is removed)
 };

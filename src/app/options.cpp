@@ -90,6 +90,10 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
   app.add_option("--chunk-tokens", c.chunk_tokens,
                  "Work unit rank 0 hands out: documents of similar length, up to about this many tokens")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  app.add_option("--batch-tokens", c.batch_tokens,
+                 "Documents read by one packed forward pass (no padding), up to about this many tokens (1: one "
+                 "document at a time)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option("--progress-seconds", c.progress_seconds, "Rank 0 logs progress, rate and ETA this often (0: never)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--keep-spool", c.keep_spool,

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
 
 #include "core/error.h"
 #include "model/safetensors.h"
@@ -205,23 +206,23 @@ LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, 
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Layer l;
     l.attn_norm = get(p + "input_layernorm.weight", {c.d_model});
-    l.wq = get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model});
-    l.wk = get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model});
-    l.wv = get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model});
+    // Concatenated one part at a time, so that at most one layer's parts are held twice during the load.
+    l.w_qkv = torch::cat({get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model}),
+                          get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}),
+                          get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model})});
     l.wo = get(p + "self_attn.o_proj.weight", {c.d_model, c.n_head * c.head_dim});
     l.mlp_norm = get(p + "post_attention_layernorm.weight", {c.d_model});
-    l.w_gate = get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model});
-    l.w_up = get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model});
+    l.w_gate_up = torch::cat({get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model}),
+                              get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model})});
     l.w_down = get(p + "mlp.down_proj.weight", {c.d_model, c.d_ff});
     if (c.attention_bias) {
-      l.bq = get(p + "self_attn.q_proj.bias", {c.n_head * c.head_dim});
-      l.bk = get(p + "self_attn.k_proj.bias", {c.n_kv_head * c.head_dim});
-      l.bv = get(p + "self_attn.v_proj.bias", {c.n_kv_head * c.head_dim});
+      l.b_qkv = torch::cat({get(p + "self_attn.q_proj.bias", {c.n_head * c.head_dim}),
+                            get(p + "self_attn.k_proj.bias", {c.n_kv_head * c.head_dim}),
+                            get(p + "self_attn.v_proj.bias", {c.n_kv_head * c.head_dim})});
       l.bo = get(p + "self_attn.o_proj.bias", {c.d_model});
     }
     if (c.mlp_bias) {
-      l.b_gate = get(p + "mlp.gate_proj.bias", {c.d_ff});
-      l.b_up = get(p + "mlp.up_proj.bias", {c.d_ff});
+      l.b_gate_up = torch::cat({get(p + "mlp.gate_proj.bias", {c.d_ff}), get(p + "mlp.up_proj.bias", {c.d_ff})});
       l.b_down = get(p + "mlp.down_proj.bias", {c.d_model});
     }
     m.layers_.push_back(std::move(l));
@@ -250,8 +251,8 @@ LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, 
 int64_t LlamaModel::weight_bytes() const {
   int64_t n = embed_.numel() * embed_.element_size();
   for (const Layer& l : layers_) {
-    for (const torch::Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.mlp_norm, &l.w_gate, &l.w_up, &l.w_down,
-                                   &l.bq, &l.bk, &l.bv, &l.bo, &l.b_gate, &l.b_up, &l.b_down}) {
+    for (const torch::Tensor* t : {&l.attn_norm, &l.w_qkv, &l.wo, &l.mlp_norm, &l.w_gate_up, &l.w_down, &l.b_qkv, &l.bo,
+                                   &l.b_gate_up, &l.b_down}) {
       if (t->defined()) n += t->numel() * t->element_size();
     }
   }
@@ -259,44 +260,72 @@ int64_t LlamaModel::weight_bytes() const {
 }
 
 torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids, int64_t max_score_elements) const {
+  return forward_packed(ids, {static_cast<int64_t>(ids.size())}, max_score_elements);
+}
+
+torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const std::vector<int64_t>& lengths,
+                                         int64_t max_score_elements, torch::Dtype out_dtype) const {
   const LlamaConfig& c = config_;
   const auto n_token = static_cast<int64_t>(ids.size());
   SAEDIFF_CHECK(n_token > 0, "forward() needs at least one token");
-  torch::Tensor tokens = torch::from_blob(const_cast<int32_t*>(ids.data()), {n_token}, torch::kInt32)
-                             .to(torch::kInt64)
-                             .to(device_);                                      // [T]
-  SAEDIFF_CHECK(tokens.min().item<int64_t>() >= 0 && tokens.max().item<int64_t>() < c.vocab_size,
-                "token id outside the vocabulary [0, ", c.vocab_size, ")");
+  // Each document's first row, and every token's position within its document (RoPE restarts at 0).
+  std::vector<int64_t> starts, positions;
+  starts.reserve(lengths.size());
+  positions.reserve(ids.size());
+  int64_t total = 0, longest = 0;
+  for (const int64_t n : lengths) {
+    SAEDIFF_CHECK(n > 0, "a packed document needs at least one token");
+    starts.push_back(total);
+    for (int64_t t = 0; t < n; ++t) positions.push_back(t);
+    total += n;
+    longest = std::max(longest, n);
+  }
+  SAEDIFF_CHECK(total == n_token, "packed lengths add up to ", total, " tokens, but ", n_token, " ids were given");
+  // Checked on the host: a check on the device would wait for the GPU before anything of this batch is queued.
+  const auto [lowest, highest] = std::minmax_element(ids.begin(), ids.end());
+  SAEDIFF_CHECK(*lowest >= 0 && *highest < c.vocab_size, "token id ", *lowest < 0 ? *lowest : *highest,
+                " outside the vocabulary [0, ", c.vocab_size, ")");
+  const torch::Tensor tokens = torch::from_blob(const_cast<int32_t*>(ids.data()), {n_token}, torch::kInt32)
+                                   .to(torch::kInt64)
+                                   .to(device_);                                // [T]
   torch::Tensor x = embed_.index_select(0, tokens);                             // [T, d_model] dtype
 
   // RoPE tables: cos/sin of positions x inv_freq in float32, then cast to the model dtype.
-  const torch::Tensor pos = torch::arange(n_token, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  const torch::Tensor pos = torch::from_blob(positions.data(), {n_token}, torch::kInt64)
+                                .to(device_)
+                                .to(torch::kFloat32);                           // [T]
   const torch::Tensor freqs = torch::outer(pos, inv_freq_);                     // [T, head_dim/2] f32
   const torch::Tensor emb = torch::cat({freqs, freqs}, -1);                     // [T, head_dim] f32
-  const torch::Tensor cos = emb.cos().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
-  const torch::Tensor sin = emb.sin().to(dtype_).unsqueeze(0);                  // [1, T, head_dim]
+  const torch::Tensor cos = emb.cos().to(dtype_).unsqueeze(1);                  // [T, 1, head_dim]
+  const torch::Tensor sin = emb.sin().to(dtype_).unsqueeze(1);                  // [T, 1, head_dim]
   const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device_);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   const int64_t n_rep = c.n_head / c.n_kv_head;
+  const int64_t q_width = c.n_head * c.head_dim, kv_width = c.n_kv_head * c.head_dim;
   // Query rows per attention block: at most max_score_elements scores [H, rows, T] per block.
-  const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * n_token), 1, n_token);
+  const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * longest), 1, longest);
+  // The fused kernel (flash or memory-efficient, softmax in float32) where libtorch has one: CUDA, libtorch 2.
+[[maybe_unused]] const bool fused_attention = TORCH_VERSION_MAJOR >= 2 && device_.is_cuda();
 
-  for (const Layer& l : layers_) {
-    const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps);          // [T, d_model]
-    torch::Tensor q = linear(h, l.wq, l.bq).view({n_token, c.n_head, c.head_dim}).transpose(0, 1);     // [H, T, hd]
-    torch::Tensor k = linear(h, l.wk, l.bk).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
-    torch::Tensor v = linear(h, l.wv, l.bv).view({n_token, c.n_kv_head, c.head_dim}).transpose(0, 1);  // [Hkv, T, hd]
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+  // One document's causal attention: q [H, n, hd], k/v [Hkv, n, hd] -> [H, n, hd].
+  const auto attend = [&](const torch::Tensor& q, torch::Tensor k, torch::Tensor v) {
+    const int64_t n = q.size(1);
     if (n_rep > 1) {  // GQA: query head i reads kv head i / n_rep
       k = k.repeat_interleave(n_rep, 0);
       v = v.repeat_interleave(n_rep, 0);
     }
+#if TORCH_VERSION_MAJOR >= 2
+    if (fused_attention) {
+      return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
+                                              /*is_causal=*/true)
+          .squeeze(0);
+    }
+#endif
     // Attention in blocks of query rows, so that the [H, rows, keys] scores stay bounded for long documents
-    // (softmax is per row: the blocks give the same values as one [H, T, T] pass).
+    // (softmax is per row: the blocks give the same values as one [H, n, n] pass).
     std::vector<torch::Tensor> blocks;
-    for (int64_t r0 = 0; r0 < n_token; r0 += block_rows) {
-      const int64_t r1 = std::min(n_token, r0 + block_rows);
+    for (int64_t r0 = 0; r0 < n; r0 += block_rows) {
+      const int64_t r1 = std::min(n, r0 + block_rows);
       const torch::Tensor kb = k.slice(1, 0, r1), vb = v.slice(1, 0, r1);     // [H, r1, hd]: keys up to the last row
       torch::Tensor scores = torch::matmul(q.slice(1, r0, r1), kb.transpose(1, 2)) * scale;  // [H, r1-r0, r1]
       const torch::Tensor rows = torch::arange(r0, r1, index_options).unsqueeze(1);  // [r1-r0, 1]
@@ -305,15 +334,35 @@ torch::Tensor LlamaModel::forward(const std::vector<int32_t>& ids, int64_t max_s
       const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(dtype_);  // softmax in float32
       blocks.push_back(torch::matmul(probs, vb));                                // [H, r1-r0, hd]
     }
-    const torch::Tensor attn = (blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1))
-                                   .transpose(0, 1)
-                                   .reshape({n_token, c.n_head * c.head_dim});  // [T, H * hd]
+    return blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1);
+  };
+
+  for (const Layer& l : layers_) {
+    const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps);          // [T, d_model]
+    const torch::Tensor qkv = linear(h, l.w_qkv, l.b_qkv);                     // [T, (H + 2 Hkv) hd]
+    torch::Tensor q = qkv.slice(1, 0, q_width).view({n_token, c.n_head, c.head_dim});                    // [T, H, hd]
+    torch::Tensor k = qkv.slice(1, q_width, q_width + kv_width).view({n_token, c.n_kv_head, c.head_dim});  // [T, Hkv, hd]
+    const torch::Tensor v = qkv.slice(1, q_width + kv_width).view({n_token, c.n_kv_head, c.head_dim});   // [T, Hkv, hd]
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    torch::Tensor attn;                                                         // [T, H * hd]
+    if (lengths.size() == 1) {
+      attn = attend(q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)).transpose(0, 1).reshape({n_token, q_width});
+    } else {
+      attn = torch::empty({n_token, q_width}, x.options());
+      for (size_t d = 0; d < lengths.size(); ++d) {
+        const int64_t t0 = starts[d], t1 = t0 + lengths[d];
+        const auto rows = [&](const torch::Tensor& t) { return t.slice(0, t0, t1).transpose(0, 1); };  // [heads, n, hd]
+        attn.slice(0, t0, t1).view({t1 - t0, c.n_head, c.head_dim}).copy_(attend(rows(q), rows(k), rows(v)).transpose(0, 1));
+      }
+    }
     x = x + linear(attn, l.wo, l.bo);
     const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps);           // [T, d_model]
-    const torch::Tensor mlp = torch::silu(linear(g, l.w_gate, l.b_gate)) * linear(g, l.w_up, l.b_up);  // [T, d_ff]
+    const torch::Tensor gate_up = linear(g, l.w_gate_up, l.b_gate_up);         // [T, 2 d_ff]
+    const torch::Tensor mlp = torch::silu(gate_up.slice(1, 0, c.d_ff)) * gate_up.slice(1, c.d_ff);  // [T, d_ff]
     x = x + linear(mlp, l.w_down, l.b_down);
   }
-  return x.to(torch::kFloat32);
+  return x.to(out_dtype);
 }
 
 }  // namespace saediff

@@ -56,6 +56,14 @@ class LlamaModel {
   // ids: [n_token] token ids of one document. Returns [n_token, d_model] float32 on the model's device.
   torch::Tensor forward(const std::vector<int32_t>& ids, int64_t max_score_elements = kMaxScoreElements) const;
 
+  // A packed batch: the ids of several documents end to end, `lengths[i]` tokens each, with no padding. Every
+  // document sits at positions 0..length-1 and attends only to its own earlier tokens, so each one's rows are
+  // those of forward() on it alone; the projections and the MLP run as one GEMM over all the batch's tokens.
+  // Returns [sum(lengths), d_model] in `out_dtype` on the model's device.
+  torch::Tensor forward_packed(const std::vector<int32_t>& ids, const std::vector<int64_t>& lengths,
+                               int64_t max_score_elements = kMaxScoreElements,
+                               torch::Dtype out_dtype = torch::kFloat32) const;
+
   const LlamaConfig& config() const { return config_; }
   int layer() const { return layer_; }
   torch::Dtype dtype() const { return dtype_; }
@@ -63,18 +71,17 @@ class LlamaModel {
   int64_t weight_bytes() const;  // bytes of the tensors held (embedding and layers 0..layer)
 
  private:
+  // Q, K and V, and gate and up, are concatenated at load (rows of the checkpoint's q_proj, k_proj, v_proj;
+  // gate_proj, up_proj): one GEMM each instead of three and two.
   struct Layer {
     torch::Tensor attn_norm;  // [d_model]
-    torch::Tensor wq;         // [n_head * head_dim, d_model]
-    torch::Tensor wk;         // [n_kv_head * head_dim, d_model]
-    torch::Tensor wv;         // [n_kv_head * head_dim, d_model]
+    torch::Tensor w_qkv;      // [(n_head + 2 * n_kv_head) * head_dim, d_model]
     torch::Tensor wo;         // [d_model, n_head * head_dim]
     torch::Tensor mlp_norm;   // [d_model]
-    torch::Tensor w_gate;     // [d_ff, d_model]
-    torch::Tensor w_up;       // [d_ff, d_model]
+    torch::Tensor w_gate_up;  // [2 * d_ff, d_model]
     torch::Tensor w_down;     // [d_model, d_ff]
     // Biases when config.json sets attention_bias / mlp_bias (undefined otherwise).
-    torch::Tensor bq, bk, bv, bo, b_gate, b_up, b_down;
+    torch::Tensor b_qkv, bo, b_gate_up, b_down;
   };
   // Tensor by checkpoint name and expected shape, in the model's dtype, on its device.
   using WeightSource = std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>;

@@ -52,6 +52,55 @@ TEST(Llama, BlockedAttentionMatchesOnePass) {
   }
 }
 
+// A packed batch gives each document the rows forward() gives it alone: positions restart at 0 and no document
+// sees another's tokens. Float32 on the CPU: the same products per row; tolerance 1e-5 relative, and a document
+// packed after others must differ from the same ids continued from them (the check can fail).
+TEST(Llama, PackedBatchMatchesOneDocumentAtATime) {
+  torch::NoGradGuard no_grad;
+  const LlamaModel m = LlamaModel::random(tiny_config(), 1, torch::kFloat32, torch::kCPU, 11);
+  const std::vector<int64_t> lengths = {17, 1, 64, 5, 33};
+  std::vector<int32_t> packed;
+  std::vector<std::vector<int32_t>> docs;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    docs.push_back(random_ids(static_cast<int>(lengths[i]), static_cast<unsigned>(100 + i)));
+    packed.insert(packed.end(), docs.back().begin(), docs.back().end());
+  }
+  for (const int64_t max_scores : {LlamaModel::kMaxScoreElements, int64_t{4 * 64 * 3}}) {  // one block; 3 rows
+    const torch::Tensor all = m.forward_packed(packed, lengths, max_scores);
+    ASSERT_EQ(all.size(0), static_cast<int64_t>(packed.size()));
+    int64_t row = 0;
+    for (size_t i = 0; i < docs.size(); ++i) {
+      const torch::Tensor alone = m.forward(docs[i]);
+      const torch::Tensor mine = all.slice(0, row, row + lengths[i]);
+      EXPECT_LE((mine - alone).abs().max().item<double>(), 1e-5 * (1 + alone.abs().max().item<double>())) << "doc " << i;
+      row += lengths[i];
+    }
+  }
+  // Continued rather than packed: document 2 read after documents 0 and 1 is not document 2 alone.
+  const std::vector<int32_t> joined(packed.begin(), packed.begin() + 17 + 1 + 64);
+  const torch::Tensor continued = m.forward(joined).slice(0, 18, 82);
+  EXPECT_GT((continued - m.forward(docs[2])).abs().max().item<double>(), 1e-3);
+  // Lengths that do not add up to the ids are refused.
+  EXPECT_THROW(m.forward_packed(packed, {17, 1}), Error);
+  EXPECT_THROW(m.forward_packed(packed, {0, static_cast<int64_t>(packed.size())}), Error);
+}
+
+// bfloat16 packed rows agree with bfloat16 one-at-a-time rows (same kernels per row; loose tolerance for any
+// blocking difference of the CPU GEMM).
+TEST(Llama, PackedBatchBfloat16) {
+  torch::NoGradGuard no_grad;
+  const LlamaModel m = LlamaModel::random(tiny_config(), 1, torch::kBFloat16, torch::kCPU, 12);
+  const auto a = random_ids(40, 1), b = random_ids(9, 2);
+  std::vector<int32_t> packed(a);
+  packed.insert(packed.end(), b.begin(), b.end());
+  const torch::Tensor all = m.forward_packed(packed, {40, 9});
+  EXPECT_EQ(all.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(m.forward_packed(packed, {40, 9}, LlamaModel::kMaxScoreElements, torch::kBFloat16).scalar_type(),
+            torch::kBFloat16);
+  const torch::Tensor ref = m.forward(b);
+  EXPECT_LE((all.slice(0, 40, 49) - ref).abs().max().item<double>(), 2e-2 * (1 + ref.abs().max().item<double>()));
+}
+
 // Position matters: a token's activation depends on what precedes it (causal), never on what follows.
 TEST(Llama, CausalPrefixIsUnchanged) {
   torch::NoGradGuard no_grad;
