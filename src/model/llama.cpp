@@ -248,6 +248,20 @@ LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, 
   return m;
 }
 
+LlamaModel LlamaModel::to(torch::Dtype dtype) const {
+  SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
+  LlamaModel m(config_, layer_, dtype, device_);
+  const auto convert = [&](const torch::Tensor& t) { return t.defined() ? t.to(dtype) : t; };
+  m.embed_ = convert(embed_);
+  m.inv_freq_ = inv_freq_;  // float32 in every dtype
+  for (const Layer& l : layers_) {
+    m.layers_.push_back({convert(l.attn_norm), convert(l.w_qkv), convert(l.wo), convert(l.mlp_norm),
+                         convert(l.w_gate_up), convert(l.w_down), convert(l.b_qkv), convert(l.bo),
+                         convert(l.b_gate_up), convert(l.b_down)});
+  }
+  return m;
+}
+
 int64_t LlamaModel::weight_bytes() const {
   int64_t n = embed_.numel() * embed_.element_size();
   for (const Layer& l : layers_) {

@@ -64,6 +64,9 @@ class LlamaModel {
                                int64_t max_score_elements = kMaxScoreElements,
                                torch::Dtype out_dtype = torch::kFloat32) const;
 
+  // The same weights in another dtype (for comparing precisions on one checkpoint).
+  LlamaModel to(torch::Dtype dtype) const;
+
   const LlamaConfig& config() const { return config_; }
   int layer() const { return layer_; }
   torch::Dtype dtype() const { return dtype_; }

@@ -84,7 +84,7 @@ Sae Sae::load(const std::string& path, torch::Dtype dtype, torch::Device device)
   return sae;
 }
 
-Sae Sae::random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Device device, uint64_t seed) {
+Sae Sae::random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Device device, uint64_t seed, double bias) {
   SAEDIFF_CHECK(d_model > 0 && d_sae > 0, "SAE sizes must be positive");
   torch::manual_seed(seed);
   const auto options = torch::TensorOptions().dtype(dtype).device(device);
@@ -93,8 +93,16 @@ Sae Sae::random(int64_t d_model, int64_t d_sae, torch::Dtype dtype, torch::Devic
   sae.d_model_ = d_model;
   sae.d_sae_ = d_sae;
   sae.w_enc_ = torch::randn({d_sae, d_model}, options).mul_(0.02);  // [d_sae, d_model]
-  sae.b_enc_ = torch::zeros({d_sae}, options);                  // [d_sae]
+  sae.b_enc_ = torch::full({d_sae}, bias, options);              // [d_sae]
   return sae;
+}
+
+Sae Sae::to(torch::Dtype dtype) const {
+  Sae out = *this;
+  out.dtype_ = dtype;
+  out.w_enc_ = w_enc_.to(dtype);
+  out.b_enc_ = b_enc_.to(dtype);
+  return out;
 }
 
 void Sae::check_input_width(int64_t hidden_size, const std::string& model) const {

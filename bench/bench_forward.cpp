@@ -1,0 +1,141 @@
+// Reader throughput: layers 0..L of the Llama reader over packed batches, at several batch token budgets.
+//   mpirun -np N build/bench/bench_forward [--shape tiny|llama3-8b | --model DIR] [--layer L] [--tokens T]
+//                                          [--budgets 512,2048,8192] [--batch-tokens-total N] [--reps R]
+//                                          [--dtype float32|bfloat16] [--device cpu|cuda] [--peak-tflops P] [--json]
+// Documents of T random tokens are packed, without padding, into batches of floor(budget / T) documents (at least
+// one) and run through LlamaModel::forward_packed, as encode does. Each budget runs the same documents (enough
+// for the largest budget, or --batch-tokens-total), once to warm up and then R timed times; the slowest rank's
+// time counts. TFLOP/s counts the projections, the MLP and causal attention (bench_util.h); with --peak-tflops
+// (H100 SXM bf16 dense: 989) it also prints the fraction of peak. The correctness column runs the first
+// document alone and compares its rows with its rows in the packed batch (max |diff| relative to max |x|; wrong
+// above 1e-4 in float32, 3e-2 in bfloat16).
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+#include "app/device.h"
+#include "bench_util.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/timer.h"
+#include "dist/mpi.h"
+#include "model/llama.h"
+
+using namespace saediff;
+
+int main(int argc, char** argv) {
+  mpi::Environment env(&argc, &argv);
+  CLI::App app{"bench_forward: reader tokens/s over packed batches"};
+  std::string shape = "tiny", model_dir, dtype_name = "float32", device_name = "cpu", budgets_text = "512,2048,8192";
+  int layer = -1, n_rep = 3, threads = 0;
+  int64_t n_token = 512, total_tokens = 0;
+  double peak_tflops = 0;
+  bool json = false;
+  app.add_option("--shape", shape, "Random weights at this shape: tiny (the demo's) or llama3-8b")
+      ->check(CLI::IsMember({"tiny", "llama3-8b"}));
+  app.add_option("--model", model_dir, "HF Llama folder instead of random weights")->excludes("--shape");
+  app.add_option("--layer", layer, "Decoder layer (default: 19 at llama3-8b, else 2)");
+  app.add_option("--tokens", n_token, "Tokens per document")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  app.add_option("--budgets", budgets_text, "Batch token budgets, comma-separated");
+  app.add_option("--batch-tokens-total", total_tokens, "Tokens per repetition (default: the largest budget)");
+  app.add_option("--reps", n_rep, "Timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000));
+  app.add_option("--dtype", dtype_name, "float32 or bfloat16");
+  app.add_option("--device", device_name, "cpu or cuda");
+  app.add_option("--threads", threads, "libtorch threads per rank (0: cores / local ranks)");
+  app.add_option("--peak-tflops", peak_tflops, "The device's peak TFLOP/s in --dtype, for the fraction of peak");
+  app.add_flag("--json", json, "Print one JSON object instead of Markdown");
+  CLI11_PARSE(app, argc, argv);
+
+  const int rank = mpi::comm_rank(), n_rank = mpi::comm_size();
+  set_torch_threads(threads);
+  std::vector<int64_t> budgets;
+  {
+    std::stringstream in(budgets_text);
+    for (std::string item; std::getline(in, item, ',');) budgets.push_back(std::stoll(item));
+  }
+  SAEDIFF_CHECK(!budgets.empty(), "--budgets needs at least one value");
+  if (layer < 0) layer = shape == "llama3-8b" && model_dir.empty() ? 19 : 2;
+  const torch::Device device = select_device(device_name);
+  const torch::Dtype dtype = parse_dtype(dtype_name);
+  Timer load_timer;
+  const LlamaModel model = model_dir.empty() ? LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1)
+                                             : LlamaModel::load(model_dir, layer, dtype, device);
+  if (device.is_cuda()) torch::cuda::synchronize();
+  const double load_s = load_timer.seconds();
+  const LlamaConfig& c = model.config();
+
+  if (total_tokens <= 0) total_tokens = *std::max_element(budgets.begin(), budgets.end());
+  const int64_t n_doc = std::max<int64_t>(1, total_tokens / n_token);
+  const auto docs = bench::random_docs(n_doc, n_token, c.vocab_size, static_cast<unsigned>(1000 + rank));
+  const double flops_per_token = bench::reader_flops_per_token(c, layer, n_token);
+  const double tolerance = dtype == torch::kFloat32 ? 1e-4 : 3e-2;
+
+  torch::NoGradGuard no_grad;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const int64_t budget : budgets) {
+    const int64_t per_batch = std::max<int64_t>(1, budget / n_token);
+    std::vector<std::vector<int32_t>> packed;
+    std::vector<std::vector<int64_t>> lengths;
+    for (int64_t d = 0; d < n_doc; ++d) {
+      if (d % per_batch == 0) {
+        packed.emplace_back();
+        lengths.emplace_back();
+      }
+      packed.back().insert(packed.back().end(), docs[static_cast<size_t>(d)].begin(), docs[static_cast<size_t>(d)].end());
+      lengths.back().push_back(n_token);
+    }
+    const auto run_all = [&] {
+      for (size_t b = 0; b < packed.size(); ++b) model.forward_packed(packed[b], lengths[b], LlamaModel::kMaxScoreElements, dtype);
+      if (device.is_cuda()) torch::cuda::synchronize();
+    };
+    run_all();  // warm-up
+    std::vector<double> rates;
+    for (int r = 0; r < n_rep; ++r) {
+      mpi::barrier();
+      const Timer timer;
+      run_all();
+      rates.push_back(static_cast<double>(n_doc * n_token * n_rank) / bench::slowest(timer.seconds()));
+    }
+    const bench::Stats s = bench::stats(rates);
+    // Correctness: the first document alone against its rows in the first packed batch.
+    const torch::Tensor alone = model.forward(docs[0]);
+    const torch::Tensor in_batch = model.forward_packed(packed[0], lengths[0]).slice(0, 0, n_token);
+    const double rel = (in_batch - alone).abs().max().item<double>() / std::max(1e-30, alone.abs().max().item<double>());
+    const double tflops = s.mean / static_cast<double>(n_rank) * flops_per_token / 1e12;  // per rank
+    rows.push_back({{"batch_tokens", per_batch * n_token}, {"docs_per_batch", per_batch},
+                    {"tokens_per_s_mean", s.mean}, {"tokens_per_s_sd", s.sd}, {"tflops_per_rank", tflops},
+                    {"fraction_of_peak", peak_tflops > 0 ? tflops / peak_tflops : 0.0},
+                    {"packed_vs_alone_rel", rel}, {"wrong", rel > tolerance ? 1 : 0}});
+  }
+  const std::string memory = memory_report(device);
+  mpi::barrier();
+  if (rank != 0) return 0;
+  nlohmann::json out = bench::header("forward", device);
+  out.update({{"dtype", dtype_name}, {"weights", model_dir.empty() ? "random " + shape : model_dir}, {"layer", layer},
+              {"d_model", c.d_model}, {"d_ff", c.d_ff}, {"n_head", c.n_head}, {"n_kv_head", c.n_kv_head},
+              {"doc_tokens", n_token}, {"docs_per_rank", n_doc}, {"reps", n_rep}, {"flops_per_token", flops_per_token},
+              {"peak_tflops", peak_tflops}, {"weight_bytes", model.weight_bytes()}, {"load_s", load_s},
+              {"memory", memory}, {"rows", rows}});
+  if (json) {
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
+  std::printf("# bench_forward: saediff %s (%s), device %s, %d ranks x %d threads, %s, %s, layers 0..%d, d_model %lld, "
+              "%.2f GFLOP/token at %lld-token documents\n# %.2f GiB of weights in %.1f s; %s\n",
+              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), dtype_name.c_str(),
+              out["weights"].get<std::string>().c_str(), layer, static_cast<long long>(c.d_model), flops_per_token / 1e9,
+              static_cast<long long>(n_token), gib(model.weight_bytes()), load_s, memory.c_str());
+  std::printf("| batch tokens | docs/batch | tokens/s | TFLOP/s per rank | of peak | packed vs alone | #wrong |\n"
+              "|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const auto& r : rows) {
+    std::printf("| %lld | %lld | %.1f ± %.1f | %.3f | %s | %.1e | %d |\n", r["batch_tokens"].get<long long>(),
+                r["docs_per_batch"].get<long long>(), r["tokens_per_s_mean"].get<double>(),
+                r["tokens_per_s_sd"].get<double>(), r["tflops_per_rank"].get<double>(),
+                peak_tflops > 0 ? (std::to_string(static_cast<int>(100 * r["fraction_of_peak"].get<double>())) + "%").c_str() : "-",
+                r["packed_vs_alone_rel"].get<double>(), r["wrong"].get<int>());
+  }
+  return 0;
+}
