@@ -183,7 +183,10 @@ def main():
     results, table, failed = {}, [], 0
     for name, cmd in benches:
         print(f"suite: {name}: {' '.join(shlex.quote(c) for c in cmd)}", file=sys.stderr, flush=True)
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+        except OSError as e:  # the program is missing: not built, or another --build
+            p = subprocess.CompletedProcess(cmd, 127, "", str(e))
         line = next((l for l in reversed(p.stdout.splitlines()) if l.startswith("{")), None)
         if p.returncode != 0 or line is None:
             failed += 1

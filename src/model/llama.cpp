@@ -48,8 +48,9 @@ class WeightFiles {
     }
   }
 
-  torch::Tensor get(const std::string& name, const std::vector<int64_t>& shape, torch::Dtype dtype,
-                    torch::Device device) {
+  // Reads tensor `name` into `out` (of the expected shape, the model's dtype and device; possibly rows of a
+  // fused weight).
+  void read(const std::string& name, torch::Tensor& out) {
     std::string file = "model.safetensors";
     if (!weight_map_.empty()) {
       auto it = weight_map_.find(name);
@@ -59,11 +60,12 @@ class WeightFiles {
     auto& st = files_[file];
     if (!st) st = std::make_unique<SafetensorsFile>(SafetensorsFile::open((std::filesystem::path(dir_) / file).string()));
     SAEDIFF_CHECK(st->contains(name), dir_, "/", file, ": tensor '", name, "' is missing");
-    SAEDIFF_CHECK(st->shape(name) == shape, dir_, "/", file, ": tensor '", name, "' has shape ",
-                  c10::IntArrayRef(st->shape(name)), ", expected ", c10::IntArrayRef(shape));
+    SAEDIFF_CHECK(c10::IntArrayRef(st->shape(name)) == out.sizes(), dir_, "/", file, ": tensor '", name, "' has shape ",
+                  c10::IntArrayRef(st->shape(name)), ", expected ", out.sizes());
     // Checked on the stored bits, before conversion: a float32 NaN stays NaN in bfloat16, and so does an inf.
-    SAEDIFF_CHECK(st->all_finite(name), dir_, "/", file, ": tensor '", name, "' holds NaN or infinite values");
-    return st->tensor(name, dtype, device);
+    bool finite = true;
+    st->read_into(name, out, &finite);
+    SAEDIFF_CHECK(finite, dir_, "/", file, ": tensor '", name, "' holds NaN or infinite values");
   }
 
  private:
@@ -178,51 +180,69 @@ LlamaModel LlamaModel::load(const std::string& dir, int layer, torch::Dtype dtyp
                 config.n_layer, " decoder layers (0..", config.n_layer - 1, ")");
   WeightFiles weights(dir);
   return build(std::move(config), layer, dtype, device,
-               [&](const std::string& name, const std::vector<int64_t>& shape) {
-                 return weights.get(name, shape, dtype, device);
-               });
+               [&](const std::string& name, torch::Tensor& out) { weights.read(name, out); });
 }
 
 LlamaModel LlamaModel::random(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device, uint64_t seed) {
   SAEDIFF_CHECK(layer >= 0 && layer < config.n_layer, "layer ", layer, " does not exist (", config.n_layer,
                 " decoder layers)");
   torch::manual_seed(seed);
-  const auto options = torch::TensorOptions().dtype(dtype).device(device);
-  return build(std::move(config), layer, dtype, device,
-               [&](const std::string& name, const std::vector<int64_t>& shape) {
-                 // Norm weights near 1, everything else N(0, 0.02^2) as HF initialises Llama.
-                 if (name.find("norm") != std::string::npos) return torch::ones(shape, options);
-                 return torch::randn(shape, options).mul_(0.02);  // in place: no second copy of the largest tensor
-               });
+  return build(std::move(config), layer, dtype, device, [&](const std::string& name, torch::Tensor& out) {
+    // Norm weights 1, everything else N(0, 0.02^2) as HF initialises Llama; in place, no second copy.
+    if (name.find("norm") != std::string::npos) {
+      out.fill_(1.0);
+    } else {
+      out.normal_(0.0, 0.02);
+    }
+  });
 }
 
 LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device,
-                             const WeightSource& get) {
+                             const WeightSource& source) {
   SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
   LlamaModel m(std::move(config), layer, dtype, device);
   const LlamaConfig& c = m.config_;
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  const auto get = [&](const std::string& name, std::vector<int64_t> shape) {
+    torch::Tensor out = torch::empty(shape, options);
+    source(name, out);
+    return out;
+  };
+  // Q, K, V (and gate, up) read straight into their rows of one tensor: no copy to concatenate them.
+  const auto fused = [&](const std::vector<std::pair<std::string, int64_t>>& parts, std::vector<int64_t> row_shape) {
+    int64_t rows = 0;
+    for (const auto& part : parts) rows += part.second;
+    row_shape.insert(row_shape.begin(), rows);
+    torch::Tensor out = torch::empty(row_shape, options);
+    int64_t row = 0;
+    for (const auto& [name, n] : parts) {
+      torch::Tensor slice = out.narrow(0, row, n);
+      source(name, slice);
+      row += n;
+    }
+    return out;
+  };
+  const int64_t q_rows = c.n_head * c.head_dim, kv_rows = c.n_kv_head * c.head_dim;
   m.embed_ = get("model.embed_tokens.weight", {c.vocab_size, c.d_model});
   for (int i = 0; i <= layer; ++i) {  // layers after `layer` are never read
     const std::string p = "model.layers." + std::to_string(i) + ".";
     Layer l;
     l.attn_norm = get(p + "input_layernorm.weight", {c.d_model});
-    // Concatenated one part at a time, so that at most one layer's parts are held twice during the load.
-    l.w_qkv = torch::cat({get(p + "self_attn.q_proj.weight", {c.n_head * c.head_dim, c.d_model}),
-                          get(p + "self_attn.k_proj.weight", {c.n_kv_head * c.head_dim, c.d_model}),
-                          get(p + "self_attn.v_proj.weight", {c.n_kv_head * c.head_dim, c.d_model})});
-    l.wo = get(p + "self_attn.o_proj.weight", {c.d_model, c.n_head * c.head_dim});
+    l.w_qkv = fused({{p + "self_attn.q_proj.weight", q_rows}, {p + "self_attn.k_proj.weight", kv_rows},
+                     {p + "self_attn.v_proj.weight", kv_rows}},
+                    {c.d_model});
+    l.wo = get(p + "self_attn.o_proj.weight", {c.d_model, q_rows});
     l.mlp_norm = get(p + "post_attention_layernorm.weight", {c.d_model});
-    l.w_gate_up = torch::cat({get(p + "mlp.gate_proj.weight", {c.d_ff, c.d_model}),
-                              get(p + "mlp.up_proj.weight", {c.d_ff, c.d_model})});
+    l.w_gate_up = fused({{p + "mlp.gate_proj.weight", c.d_ff}, {p + "mlp.up_proj.weight", c.d_ff}}, {c.d_model});
     l.w_down = get(p + "mlp.down_proj.weight", {c.d_model, c.d_ff});
     if (c.attention_bias) {
-      l.b_qkv = torch::cat({get(p + "self_attn.q_proj.bias", {c.n_head * c.head_dim}),
-                            get(p + "self_attn.k_proj.bias", {c.n_kv_head * c.head_dim}),
-                            get(p + "self_attn.v_proj.bias", {c.n_kv_head * c.head_dim})});
+      l.b_qkv = fused({{p + "self_attn.q_proj.bias", q_rows}, {p + "self_attn.k_proj.bias", kv_rows},
+                       {p + "self_attn.v_proj.bias", kv_rows}},
+                      {});
       l.bo = get(p + "self_attn.o_proj.bias", {c.d_model});
     }
     if (c.mlp_bias) {
-      l.b_gate_up = torch::cat({get(p + "mlp.gate_proj.bias", {c.d_ff}), get(p + "mlp.up_proj.bias", {c.d_ff})});
+      l.b_gate_up = fused({{p + "mlp.gate_proj.bias", c.d_ff}, {p + "mlp.up_proj.bias", c.d_ff}}, {});
       l.b_down = get(p + "mlp.down_proj.bias", {c.d_model});
     }
     m.layers_.push_back(std::move(l));

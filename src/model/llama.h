@@ -86,10 +86,10 @@ class LlamaModel {
     // Biases when config.json sets attention_bias / mlp_bias (undefined otherwise).
     torch::Tensor b_qkv, bo, b_gate_up, b_down;
   };
-  // Tensor by checkpoint name and expected shape, in the model's dtype, on its device.
-  using WeightSource = std::function<torch::Tensor(const std::string&, const std::vector<int64_t>&)>;
+  // Fills `out` (the expected shape, the model's dtype and device) with the checkpoint tensor of that name.
+  using WeightSource = std::function<void(const std::string& name, torch::Tensor& out)>;
   static LlamaModel build(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device,
-                          const WeightSource& get);
+                          const WeightSource& source);
   LlamaModel(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device)
       : config_(std::move(config)), layer_(layer), dtype_(dtype), device_(device) {}
 

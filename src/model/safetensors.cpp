@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <fstream>
 
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -114,44 +116,93 @@ std::vector<int64_t> SafetensorsFile::shape(const std::string& name) const {
   return impl_->entry(name).shape;
 }
 
-torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype, torch::Device device) const {
+torch::Tensor SafetensorsFile::tensor(const std::string& name, torch::Dtype dtype, torch::Device device,
+                                      bool* all_finite) const {
+  torch::Tensor out = torch::empty(impl_->entry(name).shape, torch::TensorOptions().dtype(dtype).device(device));
+  read_into(name, out, all_finite);
+  return out;
+}
+
+void SafetensorsFile::read_into(const std::string& name, torch::Tensor& out, bool* all_finite) const {
   const Entry& e = impl_->entry(name);
-  // from_blob views the mapping; the result must own its storage, so a CPU tensor already of `dtype` is
-  // cloned, and anything else is made by the conversion or the device copy itself.
-  torch::Tensor view = torch::from_blob(const_cast<uint8_t*>(impl_->data + e.begin), e.shape,
-                                        torch::TensorOptions().dtype(e.dtype->dtype));
-  if (device.is_cpu() && e.dtype->dtype == dtype) return view.clone();
-  return view.to(device, dtype);
+  SAEDIFF_CHECK(out.sizes() == c10::IntArrayRef(e.shape), impl_->path, ": tensor '", name, "' has shape ",
+                c10::IntArrayRef(e.shape), ", the destination ", out.sizes());
+  const uint8_t* data = impl_->data + e.begin;
+  const uint64_t n_bytes = e.end - e.begin;
+  // Map the tensor's pages in one call before touching them, rather than with a page fault per 4 KiB.
+  // (MADV_POPULATE_READ: Linux 5.14; elsewhere a read-ahead hint.)
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  const size_t span = n_bytes + (reinterpret_cast<uintptr_t>(data) - first);
+#ifdef MADV_POPULATE_READ
+  if (::madvise(reinterpret_cast<void*>(first), span, MADV_POPULATE_READ) != 0)
+#endif
+    ::madvise(reinterpret_cast<void*>(first), span, MADV_WILLNEED);
+  if (all_finite != nullptr) *all_finite = finite_bits(e.dtype->dtype, data, n_bytes);
+  // One copy from the mapping: the conversion, or the device copy, writes straight into `out`.
+  out.copy_(torch::from_blob(const_cast<uint8_t*>(data), e.shape, torch::TensorOptions().dtype(e.dtype->dtype)));
 }
 
 namespace {
 
-// Every element's exponent field below all ones. T: the unsigned integer of the float's width.
+// A T with `lane` in every sizeof(T)-byte lane of a 64-bit word.
+template <typename T>
+constexpr uint64_t replicate(T lane) {
+  uint64_t out = 0;
+  for (size_t i = 0; i < 8 / sizeof(T); ++i) out |= static_cast<uint64_t>(lane) << (8 * sizeof(T) * i);
+  return out;
+}
+
+// Every element's exponent field below all ones. T: the unsigned integer of the float's width. Eight bytes at
+// a time: a lane of y = (word & mask) ^ mask is zero exactly where an element's exponent is all ones, and
+// (y - 1) & ~y & top-bit finds whether any lane is zero (the exponent mask never holds a lane's top bit, the
+// sign, so no borrow reaches past a zero lane unnoticed).
 template <typename T>
 bool exponents_finite(const uint8_t* data, uint64_t n_bytes, T exponent_mask) {
-  const uint64_t n = n_bytes / sizeof(T);
-  T bad = 0;
-  for (uint64_t i = 0; i < n; ++i) {
+  constexpr uint64_t ones = replicate<T>(1), tops = replicate<T>(static_cast<T>(T{1} << (8 * sizeof(T) - 1)));
+  const uint64_t mask = replicate<T>(exponent_mask);
+  const uint64_t n_words = n_bytes / 8;
+  uint64_t bad = 0;
+  for (uint64_t i = 0; i < n_words; ++i) {
+    uint64_t word;
+    std::memcpy(&word, data + i * 8, 8);  // the mapping need not be aligned
+    const uint64_t y = (word & mask) ^ mask;
+    bad |= (y - ones) & ~y & tops;
+  }
+  for (uint64_t i = n_words * 8; i + sizeof(T) <= n_bytes; i += sizeof(T)) {  // the last few elements
     T bits;
-    std::memcpy(&bits, data + i * sizeof(T), sizeof(T));  // the mapping need not be aligned
-    bad |= static_cast<T>((bits & exponent_mask) == exponent_mask);
+    std::memcpy(&bits, data + i, sizeof(T));
+    bad |= static_cast<uint64_t>((bits & exponent_mask) == exponent_mask);
   }
   return bad == 0;
 }
 
 }  // namespace
 
-bool SafetensorsFile::all_finite(const std::string& name) const {
-  const Entry& e = impl_->entry(name);
-  const uint8_t* data = impl_->data + e.begin;
-  const uint64_t n_bytes = e.end - e.begin;
-  switch (e.dtype->dtype) {
-    case torch::kFloat32: return exponents_finite<uint32_t>(data, n_bytes, 0x7f800000u);
-    case torch::kFloat64: return exponents_finite<uint64_t>(data, n_bytes, 0x7ff0000000000000ull);
-    case torch::kFloat16: return exponents_finite<uint16_t>(data, n_bytes, 0x7c00u);
-    case torch::kBFloat16: return exponents_finite<uint16_t>(data, n_bytes, 0x7f80u);
+bool finite_bits(torch::Dtype dtype, const uint8_t* data, uint64_t n_bytes) {
+  // In slices over libtorch's threads; each slice a whole number of 8-byte words, so no element is split.
+  const auto scan = [&](auto mask) {
+    using T = decltype(mask);
+    std::atomic<bool> finite{true};
+    const auto n_words = static_cast<int64_t>(n_bytes / 8);
+    at::parallel_for(0, n_words, int64_t{1} << 18, [&](int64_t w0, int64_t w1) {
+      const uint64_t end = w1 == n_words ? n_bytes : static_cast<uint64_t>(w1) * 8;
+      if (!exponents_finite<T>(data + w0 * 8, end - static_cast<uint64_t>(w0) * 8, mask)) finite = false;
+    });
+    return n_words == 0 ? exponents_finite<T>(data, n_bytes, mask) : finite.load();
+  };
+  switch (dtype) {
+    case torch::kFloat32: return scan(uint32_t{0x7f800000u});
+    case torch::kFloat64: return scan(uint64_t{0x7ff0000000000000ull});
+    case torch::kFloat16: return scan(uint16_t{0x7c00u});
+    case torch::kBFloat16: return scan(uint16_t{0x7f80u});
     default: return true;
   }
+}
+
+bool SafetensorsFile::all_finite(const std::string& name) const {
+  const Entry& e = impl_->entry(name);
+  return finite_bits(e.dtype->dtype, impl_->data + e.begin, e.end - e.begin);
 }
 
 const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }

@@ -24,8 +24,13 @@ class SafetensorsFile {
   std::vector<std::string> names() const;  // sorted
   std::vector<int64_t> shape(const std::string& name) const;
   // A copy of the tensor, converted to `dtype`, on `device` (F32, F16, BF16, F64 and the integer types are
-  // read): one copy straight from the mapping.
-  torch::Tensor tensor(const std::string& name, torch::Dtype dtype, torch::Device device = torch::kCPU) const;
+  // read): one copy straight from the mapping. With `all_finite`, also reports whether the stored bits hold no
+  // NaN or infinity (as all_finite(name), in the same pass over the pages).
+  torch::Tensor tensor(const std::string& name, torch::Dtype dtype, torch::Device device = torch::kCPU,
+                       bool* all_finite = nullptr) const;
+  // The same into an existing tensor of the tensor's shape (any dtype and device; a slice of a larger one, such
+  // as the rows of a fused weight, included).
+  void read_into(const std::string& name, torch::Tensor& out, bool* all_finite = nullptr) const;
   // False when a floating-point tensor holds a NaN or an infinity; read from the mapping's raw bits (IEEE
   // exponent all ones), without converting. Integer tensors are always finite.
   bool all_finite(const std::string& name) const;
@@ -36,6 +41,9 @@ class SafetensorsFile {
   explicit SafetensorsFile(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// False when the float tensor of `dtype` stored in these bytes holds a NaN or an infinity (exponent all ones).
+bool finite_bits(torch::Dtype dtype, const uint8_t* data, uint64_t n_bytes);
 
 // Writes contiguous CPU copies of the tensors (F32, F16, BF16, I32, I64) with optional metadata.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
