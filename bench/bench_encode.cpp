@@ -87,10 +87,8 @@ std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sa
     const torch::Tensor x = model.forward_packed(b.ids, b.lengths, LlamaModel::kMaxScoreElements, model.dtype());
     int64_t row = 0;
     for (const int64_t n : b.lengths) {
-      const torch::Tensor f = sae.encode(x.slice(0, row, row + n));
       torch::Tensor dense_max;
-      PooledDoc doc = pool_features(f, 0, n, 0, &dense_max);
-      token_topk(f, 0, n, topk, doc);
+      encode_and_pool(sae, x.slice(0, row, row + n), 0, n, topk, 0, &dense_max);
       maxima.push_back(dense_max);
       row += n;
     }

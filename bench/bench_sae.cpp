@@ -4,7 +4,7 @@
 // Inputs are random residual vectors (N(0, 1)) of documents of T tokens; the SAE is random (N(0, 0.02^2) weights,
 // every bias --bias, by default -2.58 x 0.02 x sqrt(d_model) (-3.3 at 4096): about 0.5% of the features fire per token, sparse as trained SAEs
 // are). Two rows: the encode alone (f = ReLU(x Wᵀ + b), one document at a time, as encode runs it), and encode +
-// pooling (max, sum, count, the sparse host copy) + per-token top-k. Correctness: the first document's pooled
+// pooling (max, sum, count, the sparse host copy) + per-token top-k, in blocks (encode_and_pool, as encode runs it). Correctness: the first document's pooled
 // maxima against a float64 computation on the CPU (max |diff|; wrong above 1e-4 relative in float32, 2e-2 in
 // bfloat16), and in bfloat16 the share of (document, feature) decisions "pooled max > --threshold" that agree
 // with the float32 path on the same inputs and weights (the target: >= 99%).
@@ -78,15 +78,12 @@ int main(int argc, char** argv) {
   const bench::Stats encode_only = time_rows([&](const torch::Tensor& x) { sae.encode(x); });
   int64_t nnz = 0;
   const bench::Stats encode_pool = time_rows([&](const torch::Tensor& x) {
-    const torch::Tensor f = sae.encode(x);
-    PooledDoc doc = pool_features(f, 0, n_token, 0);
-    token_topk(f, 0, n_token, topk, doc);
-    nnz = static_cast<int64_t>(doc.feature.size());
+    nnz = static_cast<int64_t>(encode_and_pool(sae, x, 0, n_token, topk, 0).feature.size());
   });
 
   // Against float64 on the CPU: the first document's pooled maxima.
   const torch::Tensor x0 = xs[0].to(torch::kCPU, torch::kDouble);
-  const PooledDoc mine = pool_features(sae.encode(xs[0]), 0, n_token, 0);
+  const PooledDoc mine = encode_and_pool(sae, xs[0], 0, n_token, 0, 0);
   torch::Tensor ref_max;
   double max_err = 0, ref_scale = 0;
   {

@@ -442,8 +442,8 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
         lengths.push_back(n_token);
         it.rec.ids = std::move(td.ids);
       }
-      // The reader over the whole batch at once, then the SAE and pooling document by document: the dense
-      // [tokens, d_sae] activations of one document at a time, never the batch's.
+      // The reader over the whole batch at once, then the SAE and pooling document by document, on the pooled
+      // tokens only, in blocks: the dense [tokens, d_sae] activations of one block at a time, never the batch's.
       const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
       int64_t row = 0;
       for (size_t i = 0; i < items.size(); ++i) {
@@ -453,12 +453,11 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
         row += n_token;
         if (!it.write) continue;
         spool::Record& rec = it.rec;
-        const torch::Tensor f = sae.encode(x.slice(0, first, first + n_token));  // [n_token, d_sae] float32
         torch::Tensor dense_max;
-        rec.doc = pool_features(f, rec.pool_begin, rec.pool_end, it.g, &dense_max);
+        rec.doc = encode_and_pool(sae, x.slice(0, first, first + n_token), rec.pool_begin, rec.pool_end,
+                                  config.token_topk, it.g, &dense_max);
         // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
         if (dense_max.defined()) counts[it.set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
-        token_topk(f, rec.pool_begin, rec.pool_end, config.token_topk, rec.doc);
         // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
         for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
           const int32_t id = rec.ids[static_cast<size_t>(t)];
@@ -642,9 +641,11 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       const auto it = plan.find(source.entries()[i].doc);
       if (it == plan.end()) continue;
       const spool::Record rec = source.record(i);
-      const torch::Tensor f = sae.encode(model.forward(rec.ids));
-      const torch::Tensor idx = torch::tensor(std::vector<int64_t>(it->second.begin(), it->second.end()), torch::kLong).to(f.device());
-      const torch::Tensor v = f.slice(0, rec.pool_begin, rec.pool_end).index_select(1, idx).t().contiguous().to(torch::kCPU);
+      const torch::Tensor idx = torch::tensor(std::vector<int64_t>(it->second.begin(), it->second.end()), torch::kLong);
+      const torch::Tensor v = encode_feature_rows(sae, model.forward(rec.ids), rec.pool_begin, rec.pool_end, idx)
+                                  .t()
+                                  .contiguous()
+                                  .to(torch::kCPU);  // [features, n_pooled]
       evidence.push_back({rec.doc.doc_index, std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel())});
     }
   }

@@ -16,22 +16,14 @@ PoolScope parse_pool_scope(const std::string& name) {
 
 const char* pool_scope_name(PoolScope scope) { return scope == PoolScope::content ? "content" : "all"; }
 
-PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index, torch::Tensor* dense_max) {
-  SAEDIFF_CHECK(f.dim() == 2 && f.scalar_type() == torch::kFloat32, "pooling expects [n_token, d_sae] float32");
-  const int64_t n_token = f.size(0);
-  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
-                n_token, ")");
-  PooledDoc out;
-  out.doc_index = doc_index;
-  out.n_token = n_token;
-  out.n_pooled = end - begin;
-  if (begin == end) return out;
-  const torch::Tensor window = f.slice(0, begin, end);                       // [n_pooled, d_sae]
-  const torch::Tensor device_max = std::get<0>(window.max(0));              // [d_sae]
-  if (dense_max) *dense_max = device_max;
+namespace {
+
+// The sparse pooled document from the dense per-feature max, sum and count ([d_sae] float32, any device).
+void sparse_from_dense(const torch::Tensor& device_max, const torch::Tensor& device_sum, const torch::Tensor& device_count,
+                       PooledDoc& out) {
   const torch::Tensor max = device_max.to(torch::kCPU);
-  const torch::Tensor sum = window.sum(0).to(torch::kCPU);                   // [d_sae]
-  const torch::Tensor count = (window > 0).sum(0).to(torch::kFloat32).to(torch::kCPU);  // [d_sae]
+  const torch::Tensor sum = device_sum.to(torch::kCPU);
+  const torch::Tensor count = device_count.to(torch::kFloat32).to(torch::kCPU);
   const torch::Tensor active = (max > 0).nonzero().flatten().to(torch::kInt32).contiguous();  // [nnz] ascending
   const int64_t nnz = active.numel();
   const int32_t* a = active.data_ptr<int32_t>();
@@ -45,6 +37,50 @@ PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int6
   out.max = take(max);
   out.sum = take(sum.contiguous());
   out.count = take(count.contiguous());
+}
+
+// doc.topk_* from the k strongest values and features per token ([n, kk], sorted descending), k slots a token.
+void topk_to_doc(const torch::Tensor& values, const torch::Tensor& indices, int64_t k, PooledDoc& doc) {
+  const int64_t n = values.size(0), kk = values.size(1);
+  const torch::Tensor v = values.to(torch::kCPU).contiguous();
+  const torch::Tensor i = indices.to(torch::kInt32).to(torch::kCPU).contiguous();
+  const float* pv = v.data_ptr<float>();
+  const int32_t* pi = i.data_ptr<int32_t>();
+  doc.topk_feature.assign(static_cast<size_t>(n * k), -1);
+  doc.topk_value.assign(static_cast<size_t>(n * k), 0.0f);
+  std::vector<std::pair<float, int32_t>> row;
+  for (int64_t t = 0; t < n; ++t) {
+    row.clear();
+    for (int64_t j = 0; j < kk; ++j) {
+      if (pv[t * kk + j] > 0) row.emplace_back(pv[t * kk + j], pi[t * kk + j]);
+    }
+    // Stable by id among equal values: topk alone leaves the order of ties unspecified.
+    std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    for (size_t j = 0; j < row.size(); ++j) {
+      doc.topk_feature[static_cast<size_t>(t * k) + j] = row[j].second;
+      doc.topk_value[static_cast<size_t>(t * k) + j] = row[j].first;
+    }
+  }
+}
+
+}  // namespace
+
+PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int64_t doc_index, torch::Tensor* dense_max) {
+  SAEDIFF_CHECK(f.dim() == 2 && f.scalar_type() == torch::kFloat32, "pooling expects [n_token, d_sae] float32");
+  const int64_t n_token = f.size(0);
+  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
+                n_token, ")");
+  PooledDoc out;
+  out.doc_index = doc_index;
+  out.n_token = n_token;
+  out.n_pooled = end - begin;
+  if (begin == end) return out;
+  const torch::Tensor window = f.slice(0, begin, end);                       // [n_pooled, d_sae]
+  const torch::Tensor device_max = std::get<0>(window.max(0));              // [d_sae]
+  if (dense_max) *dense_max = device_max;
+  sparse_from_dense(device_max, window.sum(0), (window > 0).sum(0), out);
   return out;
 }
 
@@ -54,28 +90,63 @@ void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, P
   doc.topk_feature.clear();
   doc.topk_value.clear();
   if (k == 0 || begin == end) return;
-  const int64_t n = end - begin, kk = std::min(k, f.size(1));
-  // Sorted, then stable by id among equal values: topk alone leaves the order of ties unspecified.
-  const auto [values, indices] = f.slice(0, begin, end).topk(kk, 1, true, true);
-  const torch::Tensor v = values.to(torch::kCPU).contiguous();
-  const torch::Tensor i = indices.to(torch::kInt32).to(torch::kCPU).contiguous();
-  const float* pv = v.data_ptr<float>();
-  const int32_t* pi = i.data_ptr<int32_t>();
-  doc.topk_feature.assign(static_cast<size_t>(n * k), -1);
-  doc.topk_value.assign(static_cast<size_t>(n * k), 0.0f);
-  for (int64_t t = 0; t < n; ++t) {
-    std::vector<std::pair<float, int32_t>> row;
-    for (int64_t j = 0; j < kk; ++j) {
-      if (pv[t * kk + j] > 0) row.emplace_back(pv[t * kk + j], pi[t * kk + j]);
+  const auto [values, indices] = f.slice(0, begin, end).topk(std::min(k, f.size(1)), 1, true, true);
+  topk_to_doc(values, indices, k, doc);
+}
+
+PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
+                          int64_t doc_index, torch::Tensor* dense_max, int64_t block_rows) {
+  SAEDIFF_CHECK(x.dim() == 2, "encode_and_pool expects [n_token, d_model]");
+  const int64_t n_token = x.size(0);
+  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
+                n_token, ")");
+  SAEDIFF_CHECK(block_rows > 0 && topk >= 0, "encode_and_pool needs block_rows > 0 and topk >= 0");
+  PooledDoc out;
+  out.doc_index = doc_index;
+  out.n_token = n_token;
+  out.n_pooled = end - begin;
+  if (begin == end) return out;
+  torch::Tensor max, sum, count;  // [d_sae] on the device
+  std::vector<torch::Tensor> top_values, top_indices;
+  const int64_t kk = std::min(topk, sae.d_sae());
+  for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
+    const torch::Tensor f = sae.encode(x.slice(0, r0, std::min(end, r0 + block_rows)));  // [rows, d_sae] float32
+    const torch::Tensor block_max = std::get<0>(f.max(0)), block_sum = f.sum(0), block_count = (f > 0).sum(0);
+    if (!max.defined()) {
+      max = block_max;
+      sum = block_sum;
+      count = block_count;
+    } else {
+      max = torch::maximum(max, block_max);
+      sum.add_(block_sum);
+      count.add_(block_count);
     }
-    std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    for (size_t j = 0; j < row.size(); ++j) {
-      doc.topk_feature[static_cast<size_t>(t * k) + j] = row[j].second;
-      doc.topk_value[static_cast<size_t>(t * k) + j] = row[j].first;
+    if (kk > 0) {
+      auto [v, i] = f.topk(kk, 1, true, true);
+      top_values.push_back(v);
+      top_indices.push_back(i);
     }
   }
+  if (dense_max) *dense_max = max;
+  sparse_from_dense(max, sum, count, out);
+  if (kk > 0) {
+    topk_to_doc(top_values.size() == 1 ? top_values[0] : torch::cat(top_values),
+                top_indices.size() == 1 ? top_indices[0] : torch::cat(top_indices), topk, out);
+  }
+  return out;
+}
+
+torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
+                                  const torch::Tensor& features, int64_t block_rows) {
+  SAEDIFF_CHECK(x.dim() == 2 && 0 <= begin && begin <= end && end <= x.size(0) && block_rows > 0,
+                "encode_feature_rows: bad range or block size");
+  const torch::Tensor idx = features.to(x.device(), torch::kLong);
+  std::vector<torch::Tensor> blocks;
+  for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
+    blocks.push_back(sae.encode(x.slice(0, r0, std::min(end, r0 + block_rows))).index_select(1, idx));
+  }
+  if (blocks.empty()) return torch::zeros({0, idx.numel()}, torch::TensorOptions().device(x.device()));
+  return blocks.size() == 1 ? blocks[0] : torch::cat(blocks);
 }
 
 }  // namespace saediff

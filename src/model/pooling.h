@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "io/encoded_h5.h"
+#include "model/sae.h"
 
 namespace saediff {
 
@@ -25,5 +26,20 @@ PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int6
 // id first), into doc.topk_feature / doc.topk_value ([n_pooled * k]); slots past the token's active
 // features hold feature -1 and value 0. k = 0 stores nothing.
 void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, PooledDoc& doc);
+
+// The SAE and the pooling of one document in one go: encodes rows [begin, end) of x ([n_token, d_model], the
+// reader's output) in blocks of at most `block_rows` tokens and pools them as pool_features + token_topk do on
+// sae.encode(x), so that the dense [tokens, d_sae] activations never exist for more than one block (a
+// 4,096-token block of the 65,536-feature SAE is 1 GiB of float32), and the template's tokens outside the range
+// are never encoded. Same values as the two-step form, except that sums add block by block (float32, the
+// order may differ in the last bits). `dense_max` as in pool_features.
+constexpr int64_t kSaeBlockRows = 4096;
+PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
+                          int64_t doc_index, torch::Tensor* dense_max = nullptr, int64_t block_rows = kSaeBlockRows);
+
+// The activations of `features` ([n] int64 ids) on rows [begin, end) of x, in the blocks encode_and_pool uses:
+// [end - begin, n] float32 on x's device, the very values pooled there (the evidence pass).
+torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
+                                  const torch::Tensor& features, int64_t block_rows = kSaeBlockRows);
 
 }  // namespace saediff
