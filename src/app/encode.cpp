@@ -442,22 +442,32 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
         lengths.push_back(n_token);
         it.rec.ids = std::move(td.ids);
       }
-      // The reader over the whole batch at once, then the SAE and pooling document by document, on the pooled
-      // tokens only, in blocks: the dense [tokens, d_sae] activations of one block at a time, never the batch's.
+      // The reader over the whole batch at once: one packed forward pass.
       const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
+      // Every document's SAE and pooling queued on the device back to back, on its pooled tokens only, in blocks
+      // (the dense [tokens, d_sae] activations of one block at a time); then one copy of all the batch's results
+      // to the host.
+      std::vector<PendingPool> pending_pools;
+      std::vector<size_t> written;  // items whose records are written
       int64_t row = 0;
       for (size_t i = 0; i < items.size(); ++i) {
         Item& it = items[i];
-        const int64_t n_token = lengths[i];
         const int64_t first = row;
-        row += n_token;
+        row += lengths[i];
         if (!it.write) continue;
-        spool::Record& rec = it.rec;
-        torch::Tensor dense_max;
-        rec.doc = encode_and_pool(sae, x.slice(0, first, first + n_token), rec.pool_begin, rec.pool_end,
-                                  config.token_topk, it.g, &dense_max);
+        pending_pools.push_back(pool_on_device(sae, x.slice(0, first, first + lengths[i]), it.rec.pool_begin,
+                                               it.rec.pool_end, config.token_topk, it.g));
         // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
+        const torch::Tensor& dense_max = pending_pools.back().max;
         if (dense_max.defined()) counts[it.set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
+        written.push_back(i);
+      }
+      std::vector<PooledDoc> pooled = finish_pools(pending_pools);
+      for (size_t w = 0; w < written.size(); ++w) {
+        Item& it = items[written[w]];
+        const int64_t n_token = lengths[written[w]];
+        spool::Record& rec = it.rec;
+        rec.doc = std::move(pooled[w]);
         // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
         for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
           const int32_t id = rec.ids[static_cast<size_t>(t)];

@@ -94,24 +94,26 @@ void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, P
   topk_to_doc(values, indices, k, doc);
 }
 
-PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
-                          int64_t doc_index, torch::Tensor* dense_max, int64_t block_rows) {
+PendingPool pool_on_device(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
+                           int64_t doc_index, int64_t block_rows) {
   SAEDIFF_CHECK(x.dim() == 2, "encode_and_pool expects [n_token, d_model]");
   const int64_t n_token = x.size(0);
   SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
                 n_token, ")");
   SAEDIFF_CHECK(block_rows > 0 && topk >= 0, "encode_and_pool needs block_rows > 0 and topk >= 0");
-  PooledDoc out;
+  PendingPool out;
   out.doc_index = doc_index;
   out.n_token = n_token;
   out.n_pooled = end - begin;
+  out.topk = topk;
+  out.kept = std::min(topk, sae.d_sae());
   if (begin == end) return out;
   torch::Tensor max, sum, count;  // [d_sae] on the device
-  std::vector<torch::Tensor> top_values, top_indices;
-  const int64_t kk = std::min(topk, sae.d_sae());
+  std::vector<torch::Tensor> top_values, top_ids;
   for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
     const torch::Tensor f = sae.encode(x.slice(0, r0, std::min(end, r0 + block_rows)));  // [rows, d_sae] float32
-    const torch::Tensor block_max = std::get<0>(f.max(0)), block_sum = f.sum(0), block_count = (f > 0).sum(0);
+    const torch::Tensor block_max = std::get<0>(f.max(0)), block_sum = f.sum(0);
+    const torch::Tensor block_count = (f > 0).sum(0, /*keepdim=*/false, torch::kFloat32);  // exact below 2^24 rows
     if (!max.defined()) {
       max = block_max;
       sum = block_sum;
@@ -121,19 +123,67 @@ PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin,
       sum.add_(block_sum);
       count.add_(block_count);
     }
-    if (kk > 0) {
-      auto [v, i] = f.topk(kk, 1, true, true);
-      top_values.push_back(v);
-      top_indices.push_back(i);
+    if (out.kept > 0) {
+      auto [v, i] = f.topk(out.kept, 1, true, true);
+      top_values.push_back(v.flatten());
+      top_ids.push_back(i.to(torch::kFloat32).flatten());  // feature ids < 2^24: exact in float32
     }
   }
-  if (dense_max) *dense_max = max;
-  sparse_from_dense(max, sum, count, out);
-  if (kk > 0) {
-    topk_to_doc(top_values.size() == 1 ? top_values[0] : torch::cat(top_values),
-                top_indices.size() == 1 ? top_indices[0] : torch::cat(top_indices), topk, out);
-  }
+  out.max = max;
+  std::vector<torch::Tensor> parts = {max, sum, count};
+  parts.insert(parts.end(), top_values.begin(), top_values.end());
+  parts.insert(parts.end(), top_ids.begin(), top_ids.end());
+  out.flat = torch::cat(parts);
   return out;
+}
+
+std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending) {
+  std::vector<torch::Tensor> parts;
+  for (const PendingPool& p : pending) {
+    if (p.flat.defined()) parts.push_back(p.flat);
+  }
+  torch::Tensor host;
+  if (!parts.empty()) {
+    const torch::Tensor all = parts.size() == 1 ? parts[0] : torch::cat(parts);
+    host = all.is_cuda() ? torch::empty(all.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true))
+                               .copy_(all)
+                         : all.contiguous();
+  }
+  std::vector<PooledDoc> docs;
+  const float* at = host.defined() ? host.data_ptr<float>() : nullptr;
+  for (const PendingPool& p : pending) {
+    PooledDoc d;
+    d.doc_index = p.doc_index;
+    d.n_token = p.n_token;
+    d.n_pooled = p.n_pooled;
+    if (p.flat.defined()) {
+      const int64_t d_sae = p.max.size(0);
+      const float *max = at, *sum = at + d_sae, *count = at + 2 * d_sae;
+      for (int64_t j = 0; j < d_sae; ++j) {
+        if (!(max[j] > 0)) continue;
+        d.feature.push_back(static_cast<int32_t>(j));
+        d.max.push_back(max[j]);
+        d.sum.push_back(sum[j]);
+        d.count.push_back(count[j]);
+      }
+      if (p.kept > 0) {
+        const int64_t n = p.n_pooled * p.kept;
+        const torch::Tensor values = torch::from_blob(const_cast<float*>(at + 3 * d_sae), {p.n_pooled, p.kept});
+        const torch::Tensor ids = torch::from_blob(const_cast<float*>(at + 3 * d_sae + n), {p.n_pooled, p.kept});
+        topk_to_doc(values, ids.to(torch::kInt32), p.topk, d);
+      }
+      at += p.flat.numel();
+    }
+    docs.push_back(std::move(d));
+  }
+  return docs;
+}
+
+PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
+                          int64_t doc_index, torch::Tensor* dense_max, int64_t block_rows) {
+  const PendingPool p = pool_on_device(sae, x, begin, end, topk, doc_index, block_rows);
+  if (dense_max) *dense_max = p.max;
+  return std::move(finish_pools({p})[0]);
 }
 
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,

@@ -37,6 +37,19 @@ constexpr int64_t kSaeBlockRows = 4096;
 PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
                           int64_t doc_index, torch::Tensor* dense_max = nullptr, int64_t block_rows = kSaeBlockRows);
 
+// encode_and_pool in two halves, so that a batch's documents are queued on the device back to back and reach
+// the host in one copy: pool_on_device queues one document's work and returns at once (nothing waits for the
+// device); finish_pools copies every pending result to the host in one transfer (into pinned memory on a GPU)
+// and makes the sparse documents.
+struct PendingPool {
+  torch::Tensor flat;  // [3 d_sae + 2 n_pooled k'] float32 on the device: max, sum, count, top-k values, ids
+  torch::Tensor max;   // [d_sae] float32 on the device (undefined when nothing is pooled)
+  int64_t doc_index = 0, n_token = 0, n_pooled = 0, topk = 0, kept = 0;  // kept: k' = min(topk, d_sae)
+};
+PendingPool pool_on_device(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
+                           int64_t doc_index, int64_t block_rows = kSaeBlockRows);
+std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending);
+
 // The activations of `features` ([n] int64 ids) on rows [begin, end) of x, in the blocks encode_and_pool uses:
 // [end - begin, n] float32 on x's device, the very values pooled there (the evidence pass).
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
