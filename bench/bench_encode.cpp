@@ -7,11 +7,11 @@
 //                                         [--check-fp32] [--json]
 // Without --model/--sae/--shape it generates the demo checkpoints in a temporary folder; --shape makes random
 // weights at that shape directly on the device (llama3-8b: the real Llama-3.1-8B shape and a 65,536-feature SAE
-// whose bias makes ~0.5% of the features fire per token). --ids reads the documents (one JSON array of token ids
+// whose bias, scaled by the reader output's RMS on the first batch, makes ~0.5% of the features fire per token). --ids reads the documents (one JSON array of token ids
 // per line; every rank runs all of them) instead of D random documents of T tokens. Prints a header with the
 // build, commit, device, ranks, dtype and shapes, then tokens/s as mean ± sd over the repetitions (after a
 // warm-up), timed after a barrier and taken from the slowest rank, and TFLOP/s (reader + SAE, bench_util.h).
-// Correctness: the first document encoded alone must pool to the maxima it pools to in its packed batch
+// Correctness: the last document of the first batch encoded alone must pool to the maxima it pools to there
 // (relative difference; wrong above 1e-4 in float32, 3e-2 in bfloat16) and to identical maxima twice. With
 // --check-fp32 (bfloat16 runs) the same weights also run in float32, and the share of (document, feature)
 // decisions "pooled max > 0.5" that agree between the two is reported: the issue's >= 99% target.
@@ -79,21 +79,34 @@ std::vector<Batch> pack(const std::vector<std::vector<int32_t>>& docs, int64_t b
   return batches;
 }
 
-// The dense pooled max [d_sae] of every document of `batches`, in order (float32, on the device).
+// Every document of `batches` as encode runs it: one packed forward pass per batch, the SAE and pooling of its
+// documents queued on the device, one copy of the batch's results to the host. Returns each document's dense
+// pooled max [d_sae] (float32, on the device) and adds up the pooled features kept.
 std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sae, const std::vector<Batch>& batches,
-                                          int64_t topk) {
+                                          int64_t topk, int64_t* nnz = nullptr) {
   std::vector<torch::Tensor> maxima;
   for (const Batch& b : batches) {
     const torch::Tensor x = model.forward_packed(b.ids, b.lengths, LlamaModel::kMaxScoreElements, model.dtype());
+    std::vector<PendingPool> pending;
     int64_t row = 0;
     for (const int64_t n : b.lengths) {
-      torch::Tensor dense_max;
-      encode_and_pool(sae, x.slice(0, row, row + n), 0, n, topk, 0, &dense_max);
-      maxima.push_back(dense_max);
+      pending.push_back(pool_on_device(sae, x.slice(0, row, row + n), 0, n, topk, 0));
+      maxima.push_back(pending.back().max);
       row += n;
+    }
+    for (const PooledDoc& d : finish_pools(pending)) {
+      if (nnz) *nnz += static_cast<int64_t>(d.feature.size());
     }
   }
   return maxima;
+}
+
+// The root mean square of the reader's output over the first batch: the random SAE's bias is scaled by it, so
+// that ~0.5% of the features fire per token whatever the residual stream's size (random weights make it grow
+// with depth).
+double reader_rms(const LlamaModel& model, const Batch& b) {
+  const torch::Tensor x = model.forward_packed(b.ids, b.lengths);
+  return std::sqrt(x.to(torch::kDouble).pow(2).mean().item<double>());
 }
 
 }  // namespace
@@ -153,21 +166,25 @@ int main(int argc, char** argv) {
   const LlamaModel model = shape.empty() ? LlamaModel::load(model_dir, layer, dtype, device)
                                          : LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1);
   const int64_t d_model = model.config().d_model, d_sae_random = shape == "llama3-8b" ? 65536 : RandomSaeSpec{}.d_sae;
-  const Sae sae = shape.empty() ? Sae::load(sae_path, dtype, device)
-                                : Sae::random(d_model, d_sae_random, dtype, device, 2,
-                                              -2.58 * 0.02 * std::sqrt(static_cast<double>(d_model)));
-  if (device.is_cuda()) torch::cuda::synchronize();
-  const double load_seconds = load_timer.seconds();
-  const std::string memory = memory_report(device);
-
   const auto docs = ids_path.empty() ? bench::random_docs(n_doc, n_token, model.config().vocab_size,
                                                           static_cast<unsigned>(1000 + rank))
                                      : read_ids(ids_path);
   int64_t doc_tokens = 0;
   for (const auto& d : docs) doc_tokens += static_cast<int64_t>(d.size());
   const std::vector<Batch> batches = pack(docs, batch_tokens);
-
   torch::NoGradGuard no_grad;
+  double rms = NAN;  // of the reader's output, rank 0's first batch (random shapes only)
+  if (!shape.empty()) {
+    rms = reader_rms(model, batches[0]);
+    MPI_Bcast(&rms, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  }
+  const Sae sae = shape.empty() ? Sae::load(sae_path, dtype, device)
+                                : Sae::random(d_model, d_sae_random, dtype, device, 2,
+                                              -2.58 * 0.02 * std::sqrt(static_cast<double>(d_model)) * rms);
+  if (device.is_cuda()) torch::cuda::synchronize();
+  const double load_seconds = load_timer.seconds();
+  const std::string memory = memory_report(device);
+
   const auto encode_all = [&] {
     encode_batches(model, sae, batches, topk);
     if (device.is_cuda()) torch::cuda::synchronize();
@@ -182,10 +199,14 @@ int main(int argc, char** argv) {
   }
   const bench::Stats s = bench::stats(rates);
 
-  // Correctness: the first document alone against itself in its batch, and twice alone.
-  const std::vector<Batch> alone = pack({docs[0]}, 1);
+  // Correctness: the last document of the first batch alone against itself in its batch (the first document
+  // would not see a leak across documents), and twice alone.
+  const size_t last = batches[0].lengths.size() - 1;
+  const std::vector<Batch> alone = pack({docs[last]}, 1);
   const torch::Tensor a = encode_batches(model, sae, alone, 0)[0], b = encode_batches(model, sae, alone, 0)[0];
-  const torch::Tensor in_batch = encode_batches(model, sae, {batches[0]}, 0)[0];
+  int64_t nnz = 0;
+  const torch::Tensor in_batch = encode_batches(model, sae, {batches[0]}, 0, &nnz)[last];
+  const double pooled_per_doc = static_cast<double>(nnz) / static_cast<double>(batches[0].lengths.size());
   const double scale = std::max(1e-30, a.abs().max().item<double>());
   const double packed_rel = (in_batch - a).abs().max().item<double>() / scale;
   const bool repeatable = torch::equal(a, b);
@@ -193,6 +214,7 @@ int main(int argc, char** argv) {
 
   // bfloat16 against float32 on the same weights: pooled-max decisions at 0.5.
   double agree = NAN, agree_active = NAN;
+  int64_t n_active = 0;
   if (check_fp32) {
     const LlamaModel model32 = model.to(torch::kFloat32);
     const Sae sae32 = sae.to(torch::kFloat32);
@@ -208,6 +230,7 @@ int main(int argc, char** argv) {
     MPI_Allreduce(MPI_IN_PLACE, sums, 4, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     agree = static_cast<double>(sums[0]) / static_cast<double>(sums[1]);
     agree_active = sums[2] > 0 ? static_cast<double>(sums[3]) / static_cast<double>(sums[2]) : 1.0;
+    n_active = sums[2];
   }
 
   const std::string memory_after = memory_report(device);
@@ -225,9 +248,11 @@ int main(int argc, char** argv) {
               {"tokens_per_s_sd", s.sd}, {"flops_per_token", flops}, {"tflops_per_rank", tflops},
               {"peak_tflops", peak_tflops}, {"fraction_of_peak", peak_tflops > 0 ? tflops / peak_tflops : 0.0},
               {"packed_vs_alone_rel", packed_rel}, {"repeatable", repeatable}, {"wrong", n_wrong},
+              {"pooled_features_per_doc", pooled_per_doc}, {"reader_rms", std::isnan(rms) ? nlohmann::json() : nlohmann::json(rms)},
               {"decisions_agree_with_float32", check_fp32 ? nlohmann::json(agree) : nlohmann::json()},
               {"active_decisions_agree_with_float32", check_fp32 ? nlohmann::json(agree_active) : nlohmann::json()},
-              {"weights", shape.empty() ? model_dir : "random " + shape}, {"weight_bytes", model.weight_bytes()},
+              {"active_decisions", n_active},
+              {"weights", !generated_dir.empty() ? "generated demo checkpoint" : shape.empty() ? model_dir : "random " + shape}, {"weight_bytes", model.weight_bytes()},
               {"load_s", load_seconds}, {"memory_after_load", memory}, {"memory_after_run", memory_after}});
   if (json) {
     std::printf("%s\n", out.dump().c_str());
@@ -245,10 +270,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(mean_len), docs.size(), static_cast<long long>(batch_tokens), s.mean, s.sd, tflops,
               peak_tflops > 0 ? (std::to_string(static_cast<int>(100 * tflops / peak_tflops)) + "%").c_str() : "-",
               packed_rel, static_cast<long long>(n_wrong));
+  std::printf("# pooled features per document (first batch): %.0f of %lld\n", pooled_per_doc,
+              static_cast<long long>(sae.d_sae()));
   if (check_fp32) {
     std::printf("# %s against float32 on the same weights: decisions max > 0.5 agree for %.4f%% of (doc, feature) "
-                "pairs, %.4f%% of those active in either\n",
-                dtype_name.c_str(), 100 * agree, 100 * agree_active);
+                "pairs, %.4f%% of the %lld active in either\n",
+                dtype_name.c_str(), 100 * agree, 100 * agree_active, static_cast<long long>(n_active));
   }
   return 0;
 }

@@ -5,7 +5,8 @@
 // of text per token) and all ranks write them with write_encoded_h5 (collective, through a .tmp renamed at the
 // end) R times after a warm-up, a fresh file each time. MB/s = the file's bytes over the slowest rank's time.
 // Rank 0 then reads the file back (read_encoded_h5, serial) and compares every document's max, sum, count,
-// token rows and text with what was written; #wrong = documents that differ.
+// text and token rows (ids, end bytes, top-k features and values) with what was written; #wrong = documents
+// that differ.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -117,10 +118,14 @@ int main(int argc, char** argv) {
       return std::vector<int32_t>(m.indices.begin() + static_cast<std::ptrdiff_t>(b), m.indices.begin() + static_cast<std::ptrdiff_t>(e)) == d.feature &&
              std::vector<float>(m.values.begin() + static_cast<std::ptrdiff_t>(b), m.values.begin() + static_cast<std::ptrdiff_t>(e)) == want;
     };
-    const auto t0 = static_cast<size_t>(got.tokens.indptr[static_cast<size_t>(i)]) * static_cast<size_t>(k);
-    const bool topk_ok = k == 0 || std::equal(d.topk_value.begin(), d.topk_value.end(), got.tokens.topk_value.begin() + static_cast<std::ptrdiff_t>(t0));
+    const auto first_token = static_cast<std::ptrdiff_t>(got.tokens.indptr[static_cast<size_t>(i)]);
+    const auto t0 = first_token * static_cast<std::ptrdiff_t>(k);
+    const bool topk_ok = k == 0 || (std::equal(d.topk_value.begin(), d.topk_value.end(), got.tokens.topk_value.begin() + t0) &&
+                                    std::equal(d.topk_feature.begin(), d.topk_feature.end(), got.tokens.topk_feature.begin() + t0));
+    const bool tokens_ok = std::equal(d.token_id.begin(), d.token_id.end(), got.tokens.id.begin() + first_token) &&
+                           std::equal(d.token_end.begin(), d.token_end.end(), got.tokens.end.begin() + first_token);
     if (!row(got.max, d.max) || !row(got.sum, d.sum) || !row(got.count, d.count) || got.texts.row(static_cast<size_t>(i)) != d.text ||
-        !topk_ok || got.n_pooled[static_cast<size_t>(i)] != d.n_pooled) {
+        !topk_ok || !tokens_ok || got.n_pooled[static_cast<size_t>(i)] != d.n_pooled) {
       ++wrong;
     }
   }

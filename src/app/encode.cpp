@@ -273,6 +273,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
     const nlohmann::json fingerprint = {{"format", 1},          {"model", config.model},   {"sae", config.sae},
                                         {"layer", config.layer}, {"pool", config.pool},     {"dtype", config.dtype},
                                         {"device", config.device}, {"token_topk", config.token_topk},
+                                        {"batch_tokens", config.batch_tokens},  // a document's batch sets its bits
                                         {"tokenizer_sha256", tokenizer_sha256}};
     spool::open_dir(spool_dir, fingerprint.dump());
     stored.resize(corpus.docs.size());
@@ -444,6 +445,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       }
       // The reader over the whole batch at once: one packed forward pass.
       const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
+      poll();  // rank 0 answers requests while its batch runs, not only between batches
       // Every document's SAE and pooling queued on the device back to back, on its pooled tokens only, in blocks
       // (the dense [tokens, d_sae] activations of one block at a time); then one copy of all the batch's results
       // to the host.

@@ -51,7 +51,8 @@ PendingPool pool_on_device(const Sae& sae, const torch::Tensor& x, int64_t begin
 std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending);
 
 // The activations of `features` ([n] int64 ids) on rows [begin, end) of x, in the blocks encode_and_pool uses:
-// [end - begin, n] float32 on x's device, the very values pooled there (the evidence pass).
+// [end - begin, n] float32 on x's device; for the same x, the values pooled there (the evidence pass, which
+// reads its documents alone rather than in their batch, so its x can differ from encode's in the last bits).
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
                                   const torch::Tensor& features, int64_t block_rows = kSaeBlockRows);
 

@@ -25,7 +25,7 @@ class SafetensorsFile {
   std::vector<int64_t> shape(const std::string& name) const;
   // A copy of the tensor, converted to `dtype`, on `device` (F32, F16, BF16, F64 and the integer types are
   // read): one copy straight from the mapping. With `all_finite`, also reports whether the stored bits hold no
-  // NaN or infinity (as all_finite(name), in the same pass over the pages).
+  // NaN or infinity (as all_finite(name), read from the mapping just before the copy).
   torch::Tensor tensor(const std::string& name, torch::Dtype dtype, torch::Device device = torch::kCPU,
                        bool* all_finite = nullptr) const;
   // The same into an existing tensor of the tensor's shape (any dtype and device; a slice of a larger one, such
