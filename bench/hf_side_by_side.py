@@ -13,7 +13,8 @@ random documents of T token ids (ids.jsonl, seed 1). saediff's side is `bench_en
 is HF transformers' LlamaModel (sdpa) + F.linear/ReLU + max/sum/count pooling, one document per forward call
 (as the Python pipeline runs) and --ref-batch documents stacked per call; where transformers is missing,
 tests/reference/llama_reference.py's float64 llama_forward on the CPU, labelled as such. Each side: one
-warm-up pass over all documents, then --reps timed passes; tokens/s = T*D / seconds, mean ± sd. The
+warm-up pass over all documents, then --reps timed passes; tokens/s = T*D / seconds, mean ± sd. The SAE's
+bias is set from the reader output's RMS on this checkpoint so that ~0.5% of the features fire per token. The
 activations of the two sides are not compared here (bench_encode does not output them; tests/ compare the
 reader and SAE with the reference)."""
 import argparse
@@ -74,12 +75,31 @@ def write_checkpoint(folder, s, layer, dtype, gen_device):
         json.dump({k: t[k][0, :8].float().tolist() for k in FINGERPRINT}, f)
     write_safetensors(os.path.join(folder, "model.safetensors"), t)
     del t
-    # Bias -2.58 x 0.02 x sqrt(d_model), as bench_sae and bench_encode --shape use: on unit-variance inputs about
-    # 0.5% of the features fire per token, sparse as a trained SAE (a zero bias would fire half of them).
-    bias = -2.58 * 0.02 * d ** 0.5
+    # Bias -2.58 x 0.02 x sqrt(d_model) x RMS of the reader's output, as bench_encode --shape makes it: about 0.5%
+    # of the features fire per token, sparse as a trained SAE (a zero bias would fire half of them, and random
+    # weights make the residual stream grow with depth, so the RMS is measured on this checkpoint).
+    rms = reader_rms(folder, layer, gen_device)
+    bias = -2.58 * 0.02 * d ** 0.5 * rms
+    print(f"# reader output RMS {rms:.3g}: SAE bias {bias:.3g}", file=sys.stderr)
     sae = {"encoder_linear.weight": normal(s["d_sae"], d), "encoder_linear.bias": torch.full((s["d_sae"],), bias, dtype=dtype),
            "decoder_linear.weight": normal(d, s["d_sae"]), "decoder_linear.bias": torch.zeros(d, dtype=dtype)}
     write_safetensors(os.path.join(folder, "sae.safetensors"), sae)  # written last: its presence marks a whole set
+
+
+def reader_rms(folder, layer, device):
+    """RMS of layer `layer`'s output over one 64-token document: HF transformers where installed, else the torch
+    reference (float64, CPU)."""
+    ids = [random.Random(7).randrange(128000) for _ in range(64)]
+    try:
+        from transformers import LlamaModel
+        model = LlamaModel.from_pretrained(folder, attn_implementation="sdpa").to(device).eval()
+        model.norm = torch.nn.Identity()
+        with torch.inference_mode():
+            x = model(input_ids=torch.tensor([ids], device=device), use_cache=False).last_hidden_state.double()
+        del model
+    except ImportError:
+        x = llama_forward(load_llama(folder, layer), ids).double()
+    return float(x.pow(2).mean().sqrt())
 
 
 def pool(f):
