@@ -12,7 +12,8 @@ slurmctld, slurmd; linuxproc, task/none, no cgroups):
    script stops the step, requeues the job, and the requeued job finishes with results identical to an
    uninterrupted run of the same config.
 4. Exit codes reach Slurm: a bad config fails the job with saediff's exit code.
-5. The SAEDIFF_ENV hook is sourced; bench.sbatch writes bench_encode's JSON."""
+5. The SAEDIFF_ENV hook is sourced; bench.sbatch writes bench_encode's JSON; suite.sbatch writes the bench
+   suite's table and JSON (two benches, one of them under mpirun in the allocation)."""
 import json
 import os
 import re
@@ -106,6 +107,20 @@ def run_checks(work, demo_np2):
     except (OSError, ValueError, KeyError):
         ok = False
     check(ok, "bench.sbatch writes bench_encode's JSON (tokens/s > 0, #wrong 0)")
+
+    # The suite script: its Markdown table and JSON, the MPI bench under mpirun inside the allocation.
+    suite_out = os.path.join(work, "suite")
+    p = sh("sbatch", "--wait", "--gpus-per-node=0", "--cpus-per-task=1", f"--output={work}/suite-%j.out",
+           os.path.join(slurm, "suite.sbatch"), "--profile", "cpu", "--quick", "--only", "forward,hdf5", timeout=400,
+           env=dict(os.environ, SUITE_OUT=suite_out))
+    try:
+        r = json.load(open(suite_out + ".json"))["results"]
+        table = open(suite_out + ".md").read()
+        ok = p.returncode == 0 and set(r) == {"forward", "hdf5"} and r["hdf5"]["wrong"] == 0 and "| hdf5 |" in table
+    except (OSError, ValueError, KeyError):
+        ok = False
+    log = "".join(open(os.path.join(work, f)).read() for f in os.listdir(work) if f.startswith("suite-") and f.endswith(".out"))
+    check(ok, f"suite.sbatch writes the suite's table and JSON ({log[-400:] if not ok else ''})")
 
     # 2. Chained stages.
     out = os.path.join(work, "chain")
