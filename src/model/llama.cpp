@@ -302,14 +302,12 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
   const LlamaConfig& c = config_;
   const auto n_token = static_cast<int64_t>(ids.size());
   SAEDIFF_CHECK(n_token > 0, "forward() needs at least one token");
-  // Each document's first row, and every token's position within its document (RoPE restarts at 0).
-  std::vector<int64_t> starts, positions;
-  starts.reserve(lengths.size());
+  // Every token's position within its document (RoPE restarts at 0).
+  std::vector<int64_t> positions;
   positions.reserve(ids.size());
   int64_t total = 0, longest = 0;
   for (const int64_t n : lengths) {
     SAEDIFF_CHECK(n > 0, "a packed document needs at least one token");
-    starts.push_back(total);
     for (int64_t t = 0; t < n; ++t) positions.push_back(t);
     total += n;
     longest = std::max(longest, n);
@@ -339,7 +337,7 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
   // Query rows per attention block: at most max_score_elements scores [H, rows, T] per block.
   const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * longest), 1, longest);
   // The fused kernel (flash or memory-efficient, softmax in float32) where libtorch has one: CUDA, libtorch 2.
-[[maybe_unused]] const bool fused_attention = TORCH_VERSION_MAJOR >= 2 && device_.is_cuda();
+  [[maybe_unused]] const bool fused_attention = TORCH_VERSION_MAJOR >= 2 && device_.is_cuda();
 
   // One document's causal attention: q [H, n, hd], k/v [Hkv, n, hd] -> [H, n, hd].
   const auto attend = [&](const torch::Tensor& q, torch::Tensor k, torch::Tensor v) {
@@ -379,16 +377,12 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
     const torch::Tensor v = qkv.slice(1, q_width + kv_width).view({n_token, c.n_kv_head, c.head_dim});   // [T, Hkv, hd]
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
-    torch::Tensor attn;                                                         // [T, H * hd]
-    if (lengths.size() == 1) {
-      attn = attend(q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)).transpose(0, 1).reshape({n_token, q_width});
-    } else {
-      attn = torch::empty({n_token, q_width}, x.options());
-      for (size_t d = 0; d < lengths.size(); ++d) {
-        const int64_t t0 = starts[d], t1 = t0 + lengths[d];
-        const auto rows = [&](const torch::Tensor& t) { return t.slice(0, t0, t1).transpose(0, 1); };  // [heads, n, hd]
-        attn.slice(0, t0, t1).view({t1 - t0, c.n_head, c.head_dim}).copy_(attend(rows(q), rows(k), rows(v)).transpose(0, 1));
-      }
+    const torch::Tensor attn = torch::empty({n_token, q_width}, x.options());  // [T, H * hd]
+    int64_t t0 = 0;
+    for (const int64_t n : lengths) {  // each document attends to itself only
+      const auto rows = [&](const torch::Tensor& t) { return t.slice(0, t0, t0 + n).transpose(0, 1); };  // [heads, n, hd]
+      attn.slice(0, t0, t0 + n).view({n, c.n_head, c.head_dim}).copy_(attend(rows(q), rows(k), rows(v)).transpose(0, 1));
+      t0 += n;
     }
     x = x + linear(attn, l.wo, l.bo);
     const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps);           // [T, d_model]

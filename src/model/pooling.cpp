@@ -18,25 +18,16 @@ const char* pool_scope_name(PoolScope scope) { return scope == PoolScope::conten
 
 namespace {
 
-// The sparse pooled document from the dense per-feature max, sum and count ([d_sae] float32, any device).
-void sparse_from_dense(const torch::Tensor& device_max, const torch::Tensor& device_sum, const torch::Tensor& device_count,
-                       PooledDoc& out) {
-  const torch::Tensor max = device_max.to(torch::kCPU);
-  const torch::Tensor sum = device_sum.to(torch::kCPU);
-  const torch::Tensor count = device_count.to(torch::kFloat32).to(torch::kCPU);
-  const torch::Tensor active = (max > 0).nonzero().flatten().to(torch::kInt32).contiguous();  // [nnz] ascending
-  const int64_t nnz = active.numel();
-  const int32_t* a = active.data_ptr<int32_t>();
-  out.feature.assign(a, a + nnz);
-  const torch::Tensor idx = active.to(torch::kLong);
-  auto take = [&](const torch::Tensor& t) {
-    const torch::Tensor v = t.index_select(0, idx).contiguous();
-    const float* p = v.data_ptr<float>();
-    return std::vector<float>(p, p + nnz);
-  };
-  out.max = take(max);
-  out.sum = take(sum.contiguous());
-  out.count = take(count.contiguous());
+// The sparse pooled document from the dense per-feature max, sum and count ([d_sae] float32 on the host): the
+// features whose max is > 0, ascending.
+void sparse_rows(const float* max, const float* sum, const float* count, int64_t d_sae, PooledDoc& out) {
+  for (int64_t j = 0; j < d_sae; ++j) {
+    if (!(max[j] > 0)) continue;
+    out.feature.push_back(static_cast<int32_t>(j));
+    out.max.push_back(max[j]);
+    out.sum.push_back(sum[j]);
+    out.count.push_back(count[j]);
+  }
 }
 
 // doc.topk_* from the k strongest values and features per token ([n, kk], sorted descending), k slots a token.
@@ -80,7 +71,12 @@ PooledDoc pool_features(const torch::Tensor& f, int64_t begin, int64_t end, int6
   const torch::Tensor window = f.slice(0, begin, end);                       // [n_pooled, d_sae]
   const torch::Tensor device_max = std::get<0>(window.max(0));              // [d_sae]
   if (dense_max) *dense_max = device_max;
-  sparse_from_dense(device_max, window.sum(0), (window > 0).sum(0), out);
+  const torch::Tensor host = torch::stack({device_max, window.sum(0), (window > 0).sum(0, false, torch::kFloat32)})
+                                 .to(torch::kCPU)
+                                 .contiguous();                              // [3, d_sae]
+  const float* p = host.data_ptr<float>();
+  const int64_t d_sae = host.size(1);
+  sparse_rows(p, p + d_sae, p + 2 * d_sae, d_sae, out);
   return out;
 }
 
@@ -158,14 +154,7 @@ std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending) {
     d.n_pooled = p.n_pooled;
     if (p.flat.defined()) {
       const int64_t d_sae = p.max.size(0);
-      const float *max = at, *sum = at + d_sae, *count = at + 2 * d_sae;
-      for (int64_t j = 0; j < d_sae; ++j) {
-        if (!(max[j] > 0)) continue;
-        d.feature.push_back(static_cast<int32_t>(j));
-        d.max.push_back(max[j]);
-        d.sum.push_back(sum[j]);
-        d.count.push_back(count[j]);
-      }
+      sparse_rows(at, at + d_sae, at + 2 * d_sae, d_sae, d);
       if (p.kept > 0) {
         const int64_t n = p.n_pooled * p.kept;
         const torch::Tensor values = torch::from_blob(const_cast<float*>(at + 3 * d_sae), {p.n_pooled, p.kept});

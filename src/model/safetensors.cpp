@@ -200,11 +200,6 @@ bool finite_bits(torch::Dtype dtype, const uint8_t* data, uint64_t n_bytes) {
   }
 }
 
-bool SafetensorsFile::all_finite(const std::string& name) const {
-  const Entry& e = impl_->entry(name);
-  return finite_bits(e.dtype->dtype, impl_->data + e.begin, e.end - e.begin);
-}
-
 const std::map<std::string, std::string>& SafetensorsFile::metadata() const { return impl_->metadata; }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,

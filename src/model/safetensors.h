@@ -25,15 +25,13 @@ class SafetensorsFile {
   std::vector<int64_t> shape(const std::string& name) const;
   // A copy of the tensor, converted to `dtype`, on `device` (F32, F16, BF16, F64 and the integer types are
   // read): one copy straight from the mapping. With `all_finite`, also reports whether the stored bits hold no
-  // NaN or infinity (as all_finite(name), read from the mapping just before the copy).
+  // NaN or infinity: the IEEE exponent all ones, read from the mapping's raw bits just before the copy (integer
+  // tensors are always finite).
   torch::Tensor tensor(const std::string& name, torch::Dtype dtype, torch::Device device = torch::kCPU,
                        bool* all_finite = nullptr) const;
   // The same into an existing tensor of the tensor's shape (any dtype and device; a slice of a larger one, such
   // as the rows of a fused weight, included).
   void read_into(const std::string& name, torch::Tensor& out, bool* all_finite = nullptr) const;
-  // False when a floating-point tensor holds a NaN or an infinity; read from the mapping's raw bits (IEEE
-  // exponent all ones), without converting. Integer tensors are always finite.
-  bool all_finite(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const;
 
  private:
