@@ -57,35 +57,13 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
   return docs;
 }
 
-// Documents packed into batches of about `budget` tokens, in order: the ids end to end and each one's length.
-struct Batch {
-  std::vector<int32_t> ids;
-  std::vector<int64_t> lengths;
-};
-
-std::vector<Batch> pack(const std::vector<std::vector<int32_t>>& docs, int64_t budget) {
-  std::vector<Batch> batches;
-  int64_t load = 0;
-  for (const auto& d : docs) {
-    const auto n = static_cast<int64_t>(d.size());
-    if (batches.empty() || load + n > budget) {
-      batches.emplace_back();
-      load = 0;
-    }
-    batches.back().ids.insert(batches.back().ids.end(), d.begin(), d.end());
-    batches.back().lengths.push_back(n);
-    load += n;
-  }
-  return batches;
-}
-
 // Every document of `batches` as encode runs it: one packed forward pass per batch, the SAE and pooling of its
 // documents queued on the device, one copy of the batch's results to the host. Returns each document's dense
 // pooled max [d_sae] (float32, on the device) and adds up the pooled features kept.
-std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sae, const std::vector<Batch>& batches,
+std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sae, const std::vector<bench::Batch>& batches,
                                           int64_t topk, int64_t* nnz = nullptr) {
   std::vector<torch::Tensor> maxima;
-  for (const Batch& b : batches) {
+  for (const bench::Batch& b : batches) {
     const torch::Tensor x = model.forward_packed(b.ids, b.lengths, LlamaModel::kMaxScoreElements, model.dtype());
     std::vector<PendingPool> pending;
     int64_t row = 0;
@@ -104,7 +82,7 @@ std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sa
 // The root mean square of the reader's output over the first batch: the random SAE's bias is scaled by it, so
 // that ~0.5% of the features fire per token whatever the residual stream's size (random weights make it grow
 // with depth).
-double reader_rms(const LlamaModel& model, const Batch& b) {
+double reader_rms(const LlamaModel& model, const bench::Batch& b) {
   const torch::Tensor x = model.forward_packed(b.ids, b.lengths);
   return std::sqrt(x.to(torch::kDouble).pow(2).mean().item<double>());
 }
@@ -114,11 +92,13 @@ double reader_rms(const LlamaModel& model, const Batch& b) {
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_encode: reader + SAE + pooling throughput"};
-  std::string model_dir, sae_path, dtype_name = "float32", device_name = "cpu", generated_dir, shape, ids_path;
-  int layer = -1, n_rep = 5, threads = 0;
+  std::string model_dir, sae_path, generated_dir, shape, ids_path;
+  int layer = -1;
   int64_t n_token = 256, n_doc = 8, batch_tokens = 8192, topk = 16;
   double peak_tflops = 0;
-  bool json = false, check_fp32 = false;
+  bool check_fp32 = false;
+  bench::TorchOptions o;
+  o.reps = 5;
   app.add_option("--model", model_dir, "HF Llama folder (default: generated demo model)");
   app.add_option("--sae", sae_path, "SAE file (default: generated demo SAE)");
   app.add_option("--shape", shape, "Random weights at a real shape instead of files (tiny, llama3-8b)")
@@ -133,17 +113,13 @@ int main(int argc, char** argv) {
   app.add_option("--batch-tokens", batch_tokens, "Tokens per packed reader batch, as encode's --batch-tokens")
       ->check(CLI::PositiveNumber);
   app.add_option("--topk", topk, "Per-token top-k, as encode's --token-topk")->check(CLI::Range(0, 1024));
-  app.add_option("--reps", n_rep, "Timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000));
-  app.add_option("--dtype", dtype_name, "float32 or bfloat16");
-  app.add_option("--device", device_name, "cpu or cuda");
-  app.add_option("--threads", threads, "libtorch threads per rank (0: cores / local ranks)");
   app.add_option("--peak-tflops", peak_tflops, "The device's peak TFLOP/s in --dtype, for the fraction of peak");
   app.add_flag("--check-fp32", check_fp32, "Also run the same weights in float32 and compare the decisions");
-  app.add_flag("--json", json, "Print one JSON object instead of Markdown");
+  bench::add_torch_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
   const int rank = mpi::comm_rank(), n_rank = mpi::comm_size();
-  set_torch_threads(threads);
+  set_torch_threads(o.threads);
   if (layer < 0) layer = shape == "llama3-8b" ? 19 : 2;
   if (shape.empty() && (model_dir.empty() || sae_path.empty())) {
     const auto dir = std::filesystem::temp_directory_path() / ("saediff_bench_" + std::to_string(::getpid()));
@@ -160,8 +136,8 @@ int main(int argc, char** argv) {
     sae_path = shared + "/sae.safetensors";
     mpi::barrier();
   }
-  const torch::Device device = select_device(device_name);
-  const torch::Dtype dtype = parse_dtype(dtype_name);
+  const torch::Device device = select_device(o.device);
+  const torch::Dtype dtype = parse_dtype(o.dtype);
   Timer load_timer;
   const LlamaModel model = shape.empty() ? LlamaModel::load(model_dir, layer, dtype, device)
                                          : LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1);
@@ -171,7 +147,7 @@ int main(int argc, char** argv) {
                                      : read_ids(ids_path);
   int64_t doc_tokens = 0;
   for (const auto& d : docs) doc_tokens += static_cast<int64_t>(d.size());
-  const std::vector<Batch> batches = pack(docs, batch_tokens);
+  const std::vector<bench::Batch> batches = bench::pack(docs, batch_tokens);
   torch::NoGradGuard no_grad;
   double rms = NAN;  // of the reader's output, rank 0's first batch (random shapes only)
   if (!shape.empty()) {
@@ -185,24 +161,12 @@ int main(int argc, char** argv) {
   const double load_seconds = load_timer.seconds();
   const std::string memory = memory_report(device);
 
-  const auto encode_all = [&] {
-    encode_batches(model, sae, batches, topk);
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
-  encode_all();  // warm-up
-  std::vector<double> rates;
-  for (int r = 0; r < n_rep; ++r) {
-    mpi::barrier();
-    const Timer timer;
-    encode_all();
-    rates.push_back(static_cast<double>(doc_tokens * n_rank) / bench::slowest(timer.seconds()));
-  }
-  const bench::Stats s = bench::stats(rates);
+  const bench::Stats s = bench::tokens_per_s(o.reps, doc_tokens, device, [&] { encode_batches(model, sae, batches, topk); });
 
   // Correctness: the last document of the first batch alone against itself in its batch (the first document
   // would not see a leak across documents), and twice alone.
   const size_t last = batches[0].lengths.size() - 1;
-  const std::vector<Batch> alone = pack({docs[last]}, 1);
+  const std::vector<bench::Batch> alone = bench::pack({docs[last]}, 1);
   const torch::Tensor a = encode_batches(model, sae, alone, 0)[0], b = encode_batches(model, sae, alone, 0)[0];
   int64_t nnz = 0;
   const torch::Tensor in_batch = encode_batches(model, sae, {batches[0]}, 0, &nnz)[last];
@@ -242,9 +206,9 @@ int main(int argc, char** argv) {
   const double flops = bench::reader_flops_per_token(c, layer, mean_len) + bench::sae_flops_per_token(c.d_model, sae.d_sae());
   const double tflops = s.mean / n_rank * flops / 1e12;
   nlohmann::json out = bench::header("encode", device);
-  out.update({{"dtype", dtype_name}, {"layer", layer}, {"d_model", c.d_model}, {"d_sae", sae.d_sae()},
+  out.update({{"dtype", o.dtype}, {"layer", layer}, {"d_model", c.d_model}, {"d_sae", sae.d_sae()},
               {"n_token", mean_len}, {"n_doc_per_rank", docs.size()}, {"ids", ids_path}, {"batch_tokens", batch_tokens},
-              {"batches_per_rank", batches.size()}, {"reps", n_rep}, {"tokens_per_s_mean", s.mean},
+              {"batches_per_rank", batches.size()}, {"reps", o.reps}, {"tokens_per_s_mean", s.mean},
               {"tokens_per_s_sd", s.sd}, {"flops_per_token", flops}, {"tflops_per_rank", tflops},
               {"peak_tflops", peak_tflops}, {"fraction_of_peak", peak_tflops > 0 ? tflops / peak_tflops : 0.0},
               {"packed_vs_alone_rel", packed_rel}, {"repeatable", repeatable}, {"wrong", n_wrong},
@@ -254,13 +218,13 @@ int main(int argc, char** argv) {
               {"active_decisions", n_active},
               {"weights", !generated_dir.empty() ? "generated demo checkpoint" : shape.empty() ? model_dir : "random " + shape}, {"weight_bytes", model.weight_bytes()},
               {"load_s", load_seconds}, {"memory_after_load", memory}, {"memory_after_run", memory_after}});
-  if (json) {
+  if (o.json) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
   std::printf("# bench_encode: saediff %s (%s), device %s, %d ranks x %d threads, %s, layer %d, d_model %lld, "
               "d_sae %lld, %.2f GFLOP/token\n",
-              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), dtype_name.c_str(), layer,
+              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), o.dtype.c_str(), layer,
               static_cast<long long>(c.d_model), static_cast<long long>(sae.d_sae()), flops / 1e9);
   std::printf("# weights: %s, %.2f GiB loaded in %.1f s; after load: %s; after the run: %s\n",
               out["weights"].get<std::string>().c_str(), gib(model.weight_bytes()), load_seconds, memory.c_str(),
@@ -275,7 +239,7 @@ int main(int argc, char** argv) {
   if (check_fp32) {
     std::printf("# %s against float32 on the same weights: decisions max > 0.5 agree for %.4f%% of (doc, feature) "
                 "pairs, %.4f%% of the %lld active in either\n",
-                dtype_name.c_str(), 100 * agree, 100 * agree_active, static_cast<long long>(n_active));
+                o.dtype.c_str(), 100 * agree, 100 * agree_active, static_cast<long long>(n_active));
   }
   return 0;
 }

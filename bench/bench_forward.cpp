@@ -29,11 +29,11 @@ using namespace saediff;
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_forward: reader tokens/s over packed batches"};
-  std::string shape = "tiny", model_dir, dtype_name = "float32", device_name = "cpu", budgets_text = "512,2048,8192";
-  int layer = -1, n_rep = 3, threads = 0;
+  std::string shape = "tiny", model_dir, budgets_text = "512,2048,8192";
+  int layer = -1;
   int64_t n_token = 512, total_tokens = 0;
   double peak_tflops = 0;
-  bool json = false;
+  bench::TorchOptions o;
   app.add_option("--shape", shape, "Random weights at this shape: tiny (the demo's) or llama3-8b")
       ->check(CLI::IsMember({"tiny", "llama3-8b"}));
   app.add_option("--model", model_dir, "HF Llama folder instead of random weights")->excludes("--shape");
@@ -41,16 +41,12 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", n_token, "Tokens per document")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--budgets", budgets_text, "Batch token budgets, comma-separated");
   app.add_option("--batch-tokens-total", total_tokens, "Tokens per repetition (default: the largest budget)");
-  app.add_option("--reps", n_rep, "Timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000));
-  app.add_option("--dtype", dtype_name, "float32 or bfloat16");
-  app.add_option("--device", device_name, "cpu or cuda");
-  app.add_option("--threads", threads, "libtorch threads per rank (0: cores / local ranks)");
   app.add_option("--peak-tflops", peak_tflops, "The device's peak TFLOP/s in --dtype, for the fraction of peak");
-  app.add_flag("--json", json, "Print one JSON object instead of Markdown");
+  bench::add_torch_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
   const int rank = mpi::comm_rank(), n_rank = mpi::comm_size();
-  set_torch_threads(threads);
+  set_torch_threads(o.threads);
   std::vector<int64_t> budgets;
   {
     std::stringstream in(budgets_text);
@@ -58,8 +54,8 @@ int main(int argc, char** argv) {
   }
   SAEDIFF_CHECK(!budgets.empty(), "--budgets needs at least one value");
   if (layer < 0) layer = shape == "llama3-8b" && model_dir.empty() ? 19 : 2;
-  const torch::Device device = select_device(device_name);
-  const torch::Dtype dtype = parse_dtype(dtype_name);
+  const torch::Device device = select_device(o.device);
+  const torch::Dtype dtype = parse_dtype(o.dtype);
   Timer load_timer;
   const LlamaModel model = model_dir.empty() ? LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1)
                                              : LlamaModel::load(model_dir, layer, dtype, device);
@@ -76,35 +72,16 @@ int main(int argc, char** argv) {
   torch::NoGradGuard no_grad;
   nlohmann::json rows = nlohmann::json::array();
   for (const int64_t budget : budgets) {
-    const int64_t per_batch = std::max<int64_t>(1, budget / n_token);
-    std::vector<std::vector<int32_t>> packed;
-    std::vector<std::vector<int64_t>> lengths;
-    for (int64_t d = 0; d < n_doc; ++d) {
-      if (d % per_batch == 0) {
-        packed.emplace_back();
-        lengths.emplace_back();
-      }
-      packed.back().insert(packed.back().end(), docs[static_cast<size_t>(d)].begin(), docs[static_cast<size_t>(d)].end());
-      lengths.back().push_back(n_token);
-    }
-    const auto run_all = [&] {
-      for (size_t b = 0; b < packed.size(); ++b) model.forward_packed(packed[b], lengths[b], LlamaModel::kMaxScoreElements, dtype);
-      if (device.is_cuda()) torch::cuda::synchronize();
-    };
-    run_all();  // warm-up
-    std::vector<double> rates;
-    for (int r = 0; r < n_rep; ++r) {
-      mpi::barrier();
-      const Timer timer;
-      run_all();
-      rates.push_back(static_cast<double>(n_doc * n_token * n_rank) / bench::slowest(timer.seconds()));
-    }
-    const bench::Stats s = bench::stats(rates);
+    const std::vector<bench::Batch> batches = bench::pack(docs, budget);
+    const auto per_batch = static_cast<int64_t>(batches[0].lengths.size());
+    const bench::Stats s = bench::tokens_per_s(o.reps, n_doc * n_token, device, [&] {
+      for (const bench::Batch& b : batches) model.forward_packed(b.ids, b.lengths, LlamaModel::kMaxScoreElements, dtype);
+    });
     // Correctness: the last document of the first packed batch alone against its rows there (the first one
     // would not see a leak across documents or positions that fail to restart).
-    const int64_t last = static_cast<int64_t>(lengths[0].size()) - 1;
+    const int64_t last = per_batch - 1;
     const torch::Tensor alone = model.forward(docs[static_cast<size_t>(last)]);
-    const torch::Tensor in_batch = model.forward_packed(packed[0], lengths[0]).slice(0, last * n_token, (last + 1) * n_token);
+    const torch::Tensor in_batch = model.forward_packed(batches[0].ids, batches[0].lengths).slice(0, last * n_token, (last + 1) * n_token);
     const double rel = (in_batch - alone).abs().max().item<double>() / std::max(1e-30, alone.abs().max().item<double>());
     const double tflops = s.mean / static_cast<double>(n_rank) * flops_per_token / 1e12;  // per rank
     rows.push_back({{"batch_tokens", per_batch * n_token}, {"docs_per_batch", per_batch},
@@ -116,18 +93,18 @@ int main(int argc, char** argv) {
   mpi::barrier();
   if (rank != 0) return 0;
   nlohmann::json out = bench::header("forward", device);
-  out.update({{"dtype", dtype_name}, {"weights", model_dir.empty() ? "random " + shape : model_dir}, {"layer", layer},
+  out.update({{"dtype", o.dtype}, {"weights", model_dir.empty() ? "random " + shape : model_dir}, {"layer", layer},
               {"d_model", c.d_model}, {"d_ff", c.d_ff}, {"n_head", c.n_head}, {"n_kv_head", c.n_kv_head},
-              {"doc_tokens", n_token}, {"docs_per_rank", n_doc}, {"reps", n_rep}, {"flops_per_token", flops_per_token},
+              {"doc_tokens", n_token}, {"docs_per_rank", n_doc}, {"reps", o.reps}, {"flops_per_token", flops_per_token},
               {"peak_tflops", peak_tflops}, {"weight_bytes", model.weight_bytes()}, {"load_s", load_s},
               {"memory", memory}, {"rows", rows}});
-  if (json) {
+  if (o.json) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
   std::printf("# bench_forward: saediff %s (%s), device %s, %d ranks x %d threads, %s, %s, layers 0..%d, d_model %lld, "
               "%.2f GFLOP/token at %lld-token documents\n# %.2f GiB of weights in %.1f s; %s\n",
-              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), dtype_name.c_str(),
+              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), o.dtype.c_str(),
               out["weights"].get<std::string>().c_str(), layer, static_cast<long long>(c.d_model), flops_per_token / 1e9,
               static_cast<long long>(n_token), gib(model.weight_bytes()), load_s, memory.c_str());
   std::printf("| batch tokens | docs/batch | tokens/s | TFLOP/s per rank | of peak | packed vs alone | #wrong |\n"

@@ -16,6 +16,7 @@
 #include "core/timer.h"
 #include "dist/mpi.h"
 #include "dist/reduce.h"
+#include "stats.h"
 #include "saediff/version.h"
 
 #ifdef SAEDIFF_HAVE_NCCL
@@ -31,18 +32,6 @@ std::vector<int64_t> rank_counts(int rank, size_t n) {
   std::vector<int64_t> v(n);
   for (auto& x : v) x = static_cast<int64_t>(rng() % 1000);
   return v;
-}
-
-struct Stats {
-  double mean = 0, sd = 0;
-};
-Stats stats(const std::vector<double>& t) {
-  Stats s;
-  for (double x : t) s.mean += x;
-  s.mean /= static_cast<double>(t.size());
-  for (double x : t) s.sd += (x - s.mean) * (x - s.mean);
-  s.sd = t.size() > 1 ? std::sqrt(s.sd / static_cast<double>(t.size() - 1)) : 0.0;
-  return s;
 }
 
 }  // namespace
@@ -86,7 +75,7 @@ int main(int argc, char** argv) {
     int all_exact = exact ? 1 : 0;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &all_exact, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
     if (check && !all_exact) rc = 1;
-    const Stats s = stats(times);
+    const bench::Stats s = bench::stats(times);
     const double bus = n_rank > 1 ? 2.0 * (n_rank - 1) / n_rank * static_cast<double>(n * sizeof(int64_t)) / s.mean : 0.0;
     out[name] = {{"mean_s", s.mean}, {"sd_s", s.sd}, {"bus_gb_per_s", bus / 1e9}, {"exact", all_exact == 1}};
   };

@@ -28,11 +28,9 @@ using namespace saediff;
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_sae: SAE encode + pooling throughput"};
-  std::string dtype_name = "float32", device_name = "cpu";
+  bench::TorchOptions o;
   int64_t d_model = 4096, d_sae = 65536, n_token = 512, n_doc = 8, topk = 16;
   double bias = std::nan(""), threshold = 0.5;
-  int n_rep = 3, threads = 0;
-  bool json = false;
   app.add_option("--d-model", d_model, "Input width (Llama-3.1-8B: 4096)")->check(CLI::PositiveNumber);
   app.add_option("--d-sae", d_sae, "Features (Goodfire's SAE: 65536)")->check(CLI::PositiveNumber);
   app.add_option("--tokens", n_token, "Tokens per document")->check(CLI::PositiveNumber);
@@ -40,17 +38,13 @@ int main(int argc, char** argv) {
   app.add_option("--topk", topk, "Per-token top-k kept (encode's --token-topk)")->check(CLI::Range(0, 1024));
   app.add_option("--bias", bias, "Every encoder bias (default: -2.58 x 0.02 x sqrt(d_model), ~0.5% firing per token)");
   app.add_option("--threshold", threshold, "Threshold of the pooled-max decisions compared across dtypes");
-  app.add_option("--reps", n_rep, "Timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000));
-  app.add_option("--dtype", dtype_name, "float32 or bfloat16");
-  app.add_option("--device", device_name, "cpu or cuda");
-  app.add_option("--threads", threads, "libtorch threads per rank (0: cores / local ranks)");
-  app.add_flag("--json", json, "Print one JSON object instead of Markdown");
+  bench::add_torch_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
   const int rank = mpi::comm_rank(), n_rank = mpi::comm_size();
-  set_torch_threads(threads);
-  const torch::Device device = select_device(device_name);
-  const torch::Dtype dtype = parse_dtype(dtype_name);
+  set_torch_threads(o.threads);
+  const torch::Device device = select_device(o.device);
+  const torch::Dtype dtype = parse_dtype(o.dtype);
   if (std::isnan(bias)) bias = -2.58 * 0.02 * std::sqrt(static_cast<double>(d_model));  // N(0,1) x: 0.5% above
   const Sae sae32 = Sae::random(d_model, d_sae, torch::kFloat32, device, 2, bias);
   const Sae sae = dtype == torch::kFloat32 ? sae32 : sae32.to(dtype);
@@ -59,21 +53,10 @@ int main(int argc, char** argv) {
   for (int64_t d = 0; d < n_doc; ++d) xs.push_back(torch::randn({n_token, d_model}, torch::TensorOptions().device(device)));
 
   torch::NoGradGuard no_grad;
-  const auto sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
   const auto time_rows = [&](const std::function<void(const torch::Tensor&)>& work) {
-    for (const auto& x : xs) work(x);  // warm-up
-    sync();
-    std::vector<double> rates;
-    for (int r = 0; r < n_rep; ++r) {
-      mpi::barrier();
-      const Timer timer;
+    return bench::tokens_per_s(o.reps, n_doc * n_token, device, [&] {
       for (const auto& x : xs) work(x);
-      sync();
-      rates.push_back(static_cast<double>(n_doc * n_token * n_rank) / bench::slowest(timer.seconds()));
-    }
-    return bench::stats(rates);
+    });
   };
   const bench::Stats encode_only = time_rows([&](const torch::Tensor& x) { sae.encode(x); });
   int64_t nnz = 0;
@@ -114,8 +97,8 @@ int main(int argc, char** argv) {
   if (rank != 0) return 0;
   const double flops = bench::sae_flops_per_token(d_model, d_sae);
   nlohmann::json out = bench::header("sae", device);
-  out.update({{"dtype", dtype_name}, {"d_model", d_model}, {"d_sae", d_sae}, {"doc_tokens", n_token},
-              {"docs_per_rank", n_doc}, {"topk", topk}, {"bias", bias}, {"reps", n_rep}, {"flops_per_token", flops},
+  out.update({{"dtype", o.dtype}, {"d_model", d_model}, {"d_sae", d_sae}, {"doc_tokens", n_token},
+              {"docs_per_rank", n_doc}, {"topk", topk}, {"bias", bias}, {"reps", o.reps}, {"flops_per_token", flops},
               {"encode", {{"tokens_per_s_mean", encode_only.mean}, {"tokens_per_s_sd", encode_only.sd},
                           {"tflops_per_rank", encode_only.mean / n_rank * flops / 1e12}}},
               {"encode_pool", {{"tokens_per_s_mean", encode_pool.mean}, {"tokens_per_s_sd", encode_pool.sd},
@@ -126,13 +109,13 @@ int main(int argc, char** argv) {
               {"decisions_agree_with_float32", static_cast<double>(sums[0]) / static_cast<double>(sums[1])},
               {"active_decisions_agree_with_float32",
                sums[2] > 0 ? static_cast<double>(sums[3]) / static_cast<double>(sums[2]) : 1.0}});
-  if (json) {
+  if (o.json) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
   std::printf("# bench_sae: saediff %s (%s), device %s, %d ranks x %d threads, %s, [%lld tokens x %lld] -> %lld "
               "features, bias %.2f, top-%lld\n",
-              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), dtype_name.c_str(),
+              kVersion, kGitCommit, device.str().c_str(), n_rank, torch::get_num_threads(), o.dtype.c_str(),
               static_cast<long long>(n_token), static_cast<long long>(d_model), static_cast<long long>(d_sae), bias,
               static_cast<long long>(topk));
   std::printf("| step | tokens/s | TFLOP/s per rank | #wrong |\n|---|---:|---:|---:|\n");

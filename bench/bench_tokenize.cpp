@@ -25,24 +25,17 @@
 #include "core/timer.h"
 #include "io/json_text.h"
 #include "saediff/version.h"
+#include "stats.h"
 #include "text/tokenizer.h"
 
 using namespace saediff;
 
 namespace {
 
-struct Stat {
-  double mean = 0, sd = 0;
-};
-
-Stat mb_per_s(const std::vector<double>& seconds, double bytes) {
-  Stat s;
-  std::vector<double> r;
-  for (double t : seconds) r.push_back(bytes / 1e6 / t);
-  for (double x : r) s.mean += x / static_cast<double>(r.size());
-  for (double x : r) s.sd += (x - s.mean) * (x - s.mean) / std::max<double>(1, static_cast<double>(r.size()) - 1);
-  s.sd = std::sqrt(s.sd);
-  return s;
+bench::Stats mb_per_s(const std::vector<double>& seconds, double bytes) {
+  std::vector<double> rates;
+  for (double t : seconds) rates.push_back(bytes / 1e6 / t);
+  return bench::stats(rates);
 }
 
 std::vector<std::string> read_texts(const std::string& path) {
@@ -154,8 +147,8 @@ int main(int argc, char** argv) {
     }
     std::filesystem::remove_all(tmp);
 
-    const Stat one = mb_per_s(single_s, bytes), many = mb_per_s(batch_s, bytes);
-    const Stat theirs = hf.is_null() ? Stat{} : mb_per_s(hf["seconds"].get<std::vector<double>>(), bytes);
+    const bench::Stats one = mb_per_s(single_s, bytes), many = mb_per_s(batch_s, bytes);
+    const bench::Stats theirs = hf.is_null() ? bench::Stats{} : mb_per_s(hf["seconds"].get<std::vector<double>>(), bytes);
     const double ratio = hf.is_null() ? 0.0 : one.mean / theirs.mean;
     nlohmann::json out = {{"bench", "tokenize"}, {"version", kVersion}, {"commit", kGitCommit},
                           {"tokenizer", tokenizer_path}, {"corpus", corpus}, {"diverse", diverse},

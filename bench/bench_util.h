@@ -1,11 +1,13 @@
 #pragma once
-// Pieces the C++ benchmarks share: mean ± sd, the slowest rank's time, the header fields every --json object
-// carries, random documents, the shapes benchmarks run at, and the arithmetic of the reader and the SAE.
+// Pieces the libtorch benchmarks share: their common options, the timed repetitions (slowest rank, mean ± sd),
+// the header fields every --json object carries, random documents and their packing into batches, the shapes
+// benchmarks run at, and the arithmetic of the reader and the SAE.
 #include <mpi.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdint>
 #include <ctime>
@@ -13,32 +15,61 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "app/device.h"
+#include "core/timer.h"
+#include "dist/mpi.h"
 #include "model/llama.h"
 #include "model/random_checkpoint.h"
 #include "saediff/version.h"
+#include "stats.h"
 
 namespace saediff::bench {
-
-struct Stats {
-  double mean = 0.0;
-  double sd = 0.0;  // sample standard deviation (0 for one value)
-};
-
-inline Stats stats(const std::vector<double>& x) {
-  Stats s;
-  if (x.empty()) return s;
-  for (double v : x) s.mean += v / static_cast<double>(x.size());
-  for (double v : x) s.sd += (v - s.mean) * (v - s.mean);
-  s.sd = x.size() > 1 ? std::sqrt(s.sd / static_cast<double>(x.size() - 1)) : 0.0;
-  return s;
-}
 
 // The slowest rank's seconds: a step is done when every rank is.
 inline double slowest(double seconds) {
   MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   return seconds;
+}
+
+// The options every libtorch benchmark takes.
+struct TorchOptions {
+  std::string dtype = "float32";
+  std::string device = "cpu";
+  int reps = 3;
+  int threads = 0;
+  bool json = false;
+};
+
+inline void add_torch_options(CLI::App& app, TorchOptions& o) {
+  app.add_option("--reps", o.reps, "Timed repetitions (after one warm-up)")->check(CLI::Range(1, 1000));
+  app.add_option("--dtype", o.dtype, "float32 or bfloat16");
+  app.add_option("--device", o.device, "cpu or cuda");
+  app.add_option("--threads", o.threads, "libtorch threads per rank (0: cores / local ranks)");
+  app.add_flag("--json", o.json, "Print one JSON object instead of Markdown");
+}
+
+// Tokens/s over all ranks of `run` (which does `tokens_per_rank` tokens' work on each rank): one warm-up, then
+// `reps` timed runs, each started after a barrier, finished after a device synchronisation, and timed by the
+// slowest rank.
+inline Stats tokens_per_s(int reps, int64_t tokens_per_rank, const torch::Device& device, const std::function<void()>& run) {
+  int n_rank = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n_rank);
+  const auto run_synced = [&] {
+    run();
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  run_synced();  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < reps; ++r) {
+    mpi::barrier();
+    const Timer timer;
+    run_synced();
+    rates.push_back(static_cast<double>(tokens_per_rank * n_rank) / slowest(timer.seconds()));
+  }
+  return stats(rates);
 }
 
 // Fields every benchmark's --json object starts with.
@@ -61,6 +92,29 @@ inline std::vector<std::vector<int32_t>> random_docs(int64_t n_doc, int64_t n_to
   for (auto& d : docs)
     for (auto& t : d) t = id(rng);
   return docs;
+}
+
+// Documents packed into batches of about `budget` tokens, in order: the ids end to end and each one's length
+// (as encode's batches, without the longest-first sort: benchmark documents come as they are given).
+struct Batch {
+  std::vector<int32_t> ids;
+  std::vector<int64_t> lengths;
+};
+
+inline std::vector<Batch> pack(const std::vector<std::vector<int32_t>>& docs, int64_t budget) {
+  std::vector<Batch> batches;
+  int64_t load = 0;
+  for (const auto& d : docs) {
+    const auto n = static_cast<int64_t>(d.size());
+    if (batches.empty() || load + n > budget) {
+      batches.emplace_back();
+      load = 0;
+    }
+    batches.back().ids.insert(batches.back().ids.end(), d.begin(), d.end());
+    batches.back().lengths.push_back(n);
+    load += n;
+  }
+  return batches;
 }
 
 // "llama3-8b": Llama-3.1-8B's real shape; "tiny": the demo model's (RandomLlamaSpec).
