@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "analysis/report.h"
+#include "app/build_info.h"
 #include "app/device.h"
 #include "app/options.h"
 #include "app/run.h"
@@ -140,12 +142,16 @@ void print_resolved(const std::string& toml) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  mpi::Environment mpi_env(&argc, &argv);
+  // MPI starts only where ranks take part: under a launcher (every rank must join, whatever the subcommand), or
+  // for encode and run, which are collective. Everything else (--version, --help, tokenize, forward, diff, label,
+  // make-demo-model, collect) runs as one process and never starts Open MPI's singleton daemon.
+  std::optional<mpi::Environment> mpi_env;
+  if (mpi::launched_by_mpi()) mpi_env.emplace(&argc, &argv);
   curl_global_init(CURL_GLOBAL_DEFAULT);  // once, before any thread exists
   CLI::App app{"saediff: SAE-based data diffing of two LLM checkpoints (collect, encode, diff)."};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
+  app.set_version_flag("--version", [] { return build_info(); }, "Print the version and the build (libtorch, CUDA, NCCL, MPI)");
   std::string config_path;
 
   CollectConfig collect;
@@ -223,6 +229,7 @@ int run_cli(int argc, char** argv) {
     }
     CLI::App* sub = app.get_subcommands().front();
     const std::string name = sub->get_name();
+    if (!mpi_env && (name == "encode" || name == "run")) mpi_env.emplace(&argc, &argv);
 
     if (name == "run") {
       // The run's own keys at the top level; each stage's in its section.

@@ -23,6 +23,7 @@
 #include "core/memory.h"
 #include "core/timer.h"
 #include "dist/dispatch.h"
+#include "dist/gpu.h"
 #include "dist/mpi.h"
 #include "dist/reduce.h"
 #include "io/encoded_h5.h"
@@ -212,12 +213,26 @@ torch::Dtype parse_dtype(const std::string& name) {
   SAEDIFF_FAIL("unknown dtype '", name, "': expected float32 or bfloat16");
 }
 
-torch::Device select_device(const std::string& name) {
+namespace {
+std::string this_host() {
+  char host[256] = {0};
+  return gethostname(host, sizeof(host) - 1) == 0 ? std::string(host) : std::string("?");
+}
+}  // namespace
+
+torch::Device select_device(const std::string& name, bool share_gpus) {
   if (name == "cpu") return torch::kCPU;
   SAEDIFF_CHECK(name == "cuda", "unknown device '", name, "': expected cpu or cuda");
   SAEDIFF_CHECK(torch::cuda::is_available(), "--device cuda, but this libtorch has no CUDA or no GPU is visible");
   const auto n_device = static_cast<int>(torch::cuda::device_count());
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(mpi::local_rank() % n_device));
+  const int n_local = mpi::local_size();
+  SAEDIFF_CHECK(n_local <= n_device || share_gpus, n_local, " ranks run on host ", this_host(), ", but it shows them ",
+                "only ", n_device, " GPU(s) (CUDA_VISIBLE_DEVICES=",
+                std::getenv("CUDA_VISIBLE_DEVICES") ? std::getenv("CUDA_VISIBLE_DEVICES") : "unset", "): start one rank per GPU (srun --gpus-per-task=1, or mpirun -np <GPUs per node> per node), or pass "
+                "--share-gpus to let ranks share them");
+  const int index = mpi::local_rank() % n_device;
+  bind_cuda_device(index);  // once per rank, before libtorch or NCCL touch a device
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 void set_torch_threads(int threads) {
@@ -244,7 +259,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   SAEDIFF_CHECK(config.batch_tokens > 0, "--batch-tokens must be positive");
   const PoolScope scope = parse_pool_scope(config.pool);
   const torch::Dtype dtype = parse_dtype(config.dtype);
-  const torch::Device device = select_device(config.device);
+  const torch::Device device = select_device(config.device, config.share_gpus);
   const int rank = mpi::comm_rank();
   const int n_rank = mpi::comm_size();
   SAEDIFF_CHECK(config.reduce == "auto" || config.reduce == "mpi" || config.reduce == "nccl",

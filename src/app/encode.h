@@ -15,6 +15,7 @@ struct EncodeConfig {
   std::string pool = "content";   // content | all
   std::string dtype = "float32";  // float32 | bfloat16
   std::string device = "cpu";     // cpu | cuda
+  bool share_gpus = false;        // cuda: let more ranks than visible GPUs run on a node (they share GPUs)
   std::string tokenizer;          // default: MODEL/tokenizer.json
   double threshold = 0.5;         // active_docs counts documents whose pooled max > threshold
   int threads = 0;                // libtorch threads per rank; 0: the node's cores / ranks on the node

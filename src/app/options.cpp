@@ -72,6 +72,8 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
   app.add_option("--dtype", c.dtype, "Reader and SAE dtype")->check(CLI::IsMember({"float32", "bfloat16"}));
   app.add_option("--device", c.device, "cpu or cuda (each rank takes GPU local_rank % n_gpu)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--share-gpus", c.share_gpus,
+               "cuda: allow more ranks on a node than it has visible GPUs (ranks then share GPUs; refused otherwise)");
   app.add_option("--tokenizer", c.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
   app.add_option("--threshold", c.threshold, "active_docs counts documents whose pooled max exceeds this")
       ->check(CLI::NonNegativeNumber);

@@ -1,6 +1,7 @@
 #include "dist/mpi.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/log.h"
 
@@ -25,19 +26,53 @@ Environment::Environment(int* argc, char*** argv) {
   set_log_context(comm_rank(), comm_size());
 }
 
+namespace {
+std::vector<void (*)()>& finalize_hooks() {
+  static std::vector<void (*)()> hooks;
+  return hooks;
+}
+}  // namespace
+
+void at_finalize(void (*hook)()) { finalize_hooks().push_back(hook); }
+
 Environment::~Environment() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (finalized) return;
+  std::vector<void (*)()>& hooks = finalize_hooks();
+  while (!hooks.empty()) {
+    void (*hook)() = hooks.back();
+    hooks.pop_back();
+    hook();
+  }
+  MPI_Finalize();
+}
+
+bool initialized() {
+  int init = 0, finalized = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&finalized);
+  return init && !finalized;
+}
+
+bool launched_by_mpi() {
+  // Open MPI's mpirun, PMIx launchers (Open MPI 5, srun --mpi=pmix), PMI-1/2 (MPICH, Intel MPI, srun --mpi=pmi2),
+  // and srun itself (a step's task, whatever plugin).
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "PMI_FD", "SLURM_STEP_ID"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
 }
 
 int comm_rank(MPI_Comm comm) {
+  if (!initialized()) return 0;
   int rank = 0;
   MPI_CHECK(MPI_Comm_rank(comm, &rank));
   return rank;
 }
 
 int comm_size(MPI_Comm comm) {
+  if (!initialized()) return 1;
   int size = 0;
   MPI_CHECK(MPI_Comm_size(comm, &size));
   return size;
@@ -55,8 +90,8 @@ MPI_Comm node_comm() {
 }
 }  // namespace
 
-int local_rank() { return comm_rank(node_comm()); }
-int local_size() { return comm_size(node_comm()); }
+int local_rank() { return initialized() ? comm_rank(node_comm()) : 0; }
+int local_size() { return initialized() ? comm_size(node_comm()) : 1; }
 
 void abort_all(int code) {
   int initialized = 0, finalized = 0;

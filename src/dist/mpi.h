@@ -26,7 +26,8 @@ std::string error_string(int code);
 namespace saediff::mpi {
 
 // Owns MPI_Init/MPI_Finalize; sets the log context's rank. Errors return codes (MPI_ERRORS_RETURN)
-// so that MPI_CHECK can turn them into exceptions.
+// so that MPI_CHECK can turn them into exceptions. The hooks given to at_finalize run first, in reverse
+// order of registration (the NCCL communicator is destroyed there, before MPI goes away).
 class Environment {
  public:
   Environment(int* argc, char*** argv);
@@ -34,6 +35,15 @@ class Environment {
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
 };
+
+// True between MPI_Init and MPI_Finalize. The subcommands that need no ranks run without MPI (no singleton
+// daemon is started for them); there, comm_rank() is 0, comm_size() and local_size() are 1.
+bool initialized();
+// True when a launcher (mpirun/mpiexec, srun, any PMI/PMIx one) started this process: MPI must then be
+// initialised whatever the subcommand, so that every rank takes part.
+bool launched_by_mpi();
+// Runs `hook` just before MPI_Finalize (at most once; later registrations run first).
+void at_finalize(void (*hook)());
 
 int comm_rank(MPI_Comm comm = MPI_COMM_WORLD);
 int comm_size(MPI_Comm comm = MPI_COMM_WORLD);

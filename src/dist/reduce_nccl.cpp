@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include "dist/gpu.h"
 #include "dist/mpi.h"
 #include "dist/reduce.h"
 
@@ -28,10 +29,19 @@ bool nccl_device_present() {
 
 namespace {
 
+ncclComm_t nccl = nullptr;
+MPI_Comm made_for = MPI_COMM_NULL;
+
+// Before MPI_Finalize (mpi::at_finalize): NCCL's communicator holds proxy threads and sockets of its own.
+void destroy_communicator() {
+  if (nccl != nullptr) ncclCommDestroy(nccl);
+  nccl = nullptr;
+  made_for = MPI_COMM_NULL;
+}
+
 // The process's NCCL communicator over `comm` (MPI_COMM_WORLD in practice), made once (again after an abort).
 ncclComm_t& communicator(MPI_Comm comm) {
-  static ncclComm_t nccl = nullptr;
-  static MPI_Comm made_for = MPI_COMM_NULL;
+  static bool hook_registered = false;
   if (nccl != nullptr) {
     int same = MPI_UNEQUAL;
     MPI_CHECK(MPI_Comm_compare(comm, made_for, &same));
@@ -41,12 +51,14 @@ ncclComm_t& communicator(MPI_Comm comm) {
   int n_device = 0;
   CUDA_CHECK(cudaGetDeviceCount(&n_device));
   SAEDIFF_CHECK(n_device > 0, "the NCCL reduction needs a CUDA device, and this rank sees none");
-  CUDA_CHECK(cudaSetDevice(mpi::local_rank() % n_device));
+  bind_cuda_device(mpi::local_rank() % n_device);  // the same GPU encode's select_device bound, if it ran
   ncclUniqueId id;
   if (mpi::comm_rank(comm) == 0) NCCL_CHECK(ncclGetUniqueId(&id));
   MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, comm));
   NCCL_CHECK(ncclCommInitRank(&nccl, mpi::comm_size(comm), id, mpi::comm_rank(comm)));
   made_for = comm;
+  if (!hook_registered) mpi::at_finalize(&destroy_communicator);
+  hook_registered = true;
   return nccl;
 }
 
