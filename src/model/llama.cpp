@@ -336,22 +336,26 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
   const int64_t q_width = c.n_head * c.head_dim, kv_width = c.n_kv_head * c.head_dim;
   // Query rows per attention block: at most max_score_elements scores [H, rows, T] per block.
   const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * longest), 1, longest);
-  // The fused kernel (flash or memory-efficient, softmax in float32) where libtorch has one: CUDA, libtorch 2.
-  [[maybe_unused]] const bool fused_attention = TORCH_VERSION_MAJOR >= 2 && device_.is_cuda();
+  // libtorch 2's fused attention (scaled_dot_product_attention: flash or memory-efficient kernels on CUDA, the
+  // flash kernel on CPUs; softmax accumulated in float32) on every device. From libtorch 2.5 it reads GQA's
+  // shared K/V heads itself (enable_gqa), so the K/V copies of repeat_interleave are not made.
 
   // One document's causal attention: q [H, n, hd], k/v [Hkv, n, hd] -> [H, n, hd].
   const auto attend = [&](const torch::Tensor& q, torch::Tensor k, torch::Tensor v) {
     const int64_t n = q.size(1);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+    return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
+                                            /*is_causal=*/true, scale, /*enable_gqa=*/n_rep > 1)
+        .squeeze(0);
+#endif
     if (n_rep > 1) {  // GQA: query head i reads kv head i / n_rep
       k = k.repeat_interleave(n_rep, 0);
       v = v.repeat_interleave(n_rep, 0);
     }
 #if TORCH_VERSION_MAJOR >= 2
-    if (fused_attention) {
-      return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
-                                              /*is_causal=*/true)
-          .squeeze(0);
-    }
+    return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
+                                            /*is_causal=*/true)
+        .squeeze(0);
 #endif
     // Attention in blocks of query rows, so that the [H, rows, keys] scores stay bounded for long documents
     // (softmax is per row: the blocks give the same values as one [H, n, n] pass).

@@ -38,6 +38,10 @@ std::vector<int32_t> random_ids(int n, unsigned seed) {
 // Blocks of 1, 7 and 64 query rows give the values of one [H, T, T] pass (float32: same products, summation
 // order may differ in the last bit; tolerance 1e-6 relative).
 TEST(Llama, BlockedAttentionMatchesOnePass) {
+#if TORCH_VERSION_MAJOR >= 2
+  GTEST_SKIP() << "libtorch 2 attends with scaled_dot_product_attention on every device, never in blocks; "
+                  "model_vs_reference checks that path against the float64 reference";
+#endif
   torch::NoGradGuard no_grad;
   const LlamaModel m = LlamaModel::random(tiny_config(), 1, torch::kFloat32, torch::kCPU, 7);
   for (int n_token : {1, 2, 33, 130}) {
