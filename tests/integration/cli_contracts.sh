@@ -17,33 +17,37 @@ done
 pass "--help lists every subcommand"
 
 # A lean start-up: --version names the build, and the single-process subcommands start no MPI. Open MPI's
-# singleton MPI_Init forks its daemon (orted), so a traced run that never execs one never initialised MPI.
+# MPI_Init reads its MCA parameter files (openmpi-mca-params.conf; Open MPI 4 and 5 alike) and, in a
+# singleton under Open MPI 4, forks its daemon (orted): a traced run that does neither never initialised MPI.
 version=$("$SAEDIFF" --version)
 for what in "^saediff [0-9]" "^libtorch [0-9]+\.[0-9]+" "^CUDA: " "^NCCL: " "^MPI: .*(Open MPI|MPICH)"; do
   grep -Eq "$what" <<<"$version" || fail "--version has no line matching '$what': $version"
 done
 pass "--version names saediff, libtorch, CUDA, NCCL and the MPI library"
 command -v strace >/dev/null || fail "strace is needed to check the start-up (scripts/setup.sh installs it)"
-no_mpi_daemon() {  # $1: label; the rest: the command
+mpi_trace() {  # $1: label; the rest: the command, run outside any launcher under strace
   local label=$1; shift
   env -u OMPI_COMM_WORLD_SIZE -u PMIX_RANK -u PMI_RANK -u PMI_SIZE -u PMI_FD -u SLURM_STEP_ID \
-    strace -f -qq -e trace=execve -o "$tmp/strace.$label" "$@" >/dev/null 2>"$tmp/stderr.$label" \
-    || fail "$label failed: $(tail -n 3 "$tmp/stderr.$label")"
-  if grep -E 'execve\("[^"]*(orted|prte)"' "$tmp/strace.$label"; then fail "$label started an MPI daemon"; fi
+    strace -f -qq -e trace=execve,openat -o "$tmp/strace.$label" "$@" >/dev/null 2>"$tmp/stderr.$label"
+}
+started_mpi() { grep -Eq 'mca-params\.conf|execve\("[^"]*/(orted|prte)"' "$tmp/strace.$1"; }
+no_mpi() {
+  local label=$1
+  mpi_trace "$@" || fail "$label failed: $(tail -n 3 "$tmp/stderr.$label")"
   grep -q 'execve(' "$tmp/strace.$label" || fail "$label: strace saw no execve at all (the check cannot see)"
+  if started_mpi "$label"; then fail "$label initialised MPI: $(grep -E 'mca-params|orted|prte' "$tmp/strace.$label" | head -n 2)"; fi
 }
 printf '{"text": "Hello, world"}\n' >"$tmp/texts.jsonl"
-no_mpi_daemon version "$SAEDIFF" --version
-no_mpi_daemon help "$SAEDIFF" diff --help
-no_mpi_daemon tokenize "$SAEDIFF" tokenize --tokenizer "$SAEDIFF_TOKENIZER_JSON" --input "$tmp/texts.jsonl" --output "$tmp/ids.jsonl"
-no_mpi_daemon diff "$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 \
+no_mpi version "$SAEDIFF" --version
+no_mpi help "$SAEDIFF" diff --help
+no_mpi tokenize "$SAEDIFF" tokenize --tokenizer "$SAEDIFF_TOKENIZER_JSON" --input "$tmp/texts.jsonl" --output "$tmp/ids.jsonl"
+no_mpi diff "$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 \
   --top-k 15 --out "$tmp/diff-nompi"
 cmp "$tmp/diff-nompi/features.csv" "$run/report/features.csv" || fail "diff without MPI differs from run's report"
-# The check can fail: encode is collective, so even outside a launcher it starts MPI (Open MPI's singleton daemon).
-env -u OMPI_COMM_WORLD_SIZE -u PMIX_RANK -u PMI_RANK -u PMI_SIZE -u PMI_FD -u SLURM_STEP_ID \
-  strace -f -qq -e trace=execve -o "$tmp/strace.encode" "$SAEDIFF" encode --responses /nonexistent.jsonl \
-  --model /nonexistent --sae /nonexistent --out "$tmp/never.h5" >/dev/null 2>&1 || true
-grep -Eq 'execve\("[^"]*orted"' "$tmp/strace.encode" || fail "encode did not start MPI (the daemon check sees nothing)"
+# The check can fail: encode is collective, so even outside a launcher it initialises MPI.
+mpi_trace encode "$SAEDIFF" encode --responses /nonexistent.jsonl --model /nonexistent --sae /nonexistent \
+  --out "$tmp/never.h5" || true
+started_mpi encode || fail "encode did not initialise MPI (the start-up check sees nothing)"
 pass "--version, --help, tokenize and diff start without MPI (no orted); encode starts it"
 
 "$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 --top-k 15 --out "$tmp/diff"
