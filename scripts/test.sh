@@ -44,8 +44,9 @@ case $mode in
     echo "test.sh: link stand-ins for libtorch_cuda's missing libraries:"
     bash scripts/cuda_stubs.sh "$stubs" "$torch_cuda"
     cmake --preset debian13-cuda -G Ninja -DSAEDIFF_LINK_STUBS="$stubs"
-    cmake --build --preset debian13-cuda -j "$jobs"
-    ./build-debian13-cuda/saediff --version
+    # The build runs the test binary to list its tests (gtest_discover_tests): it loads the stand-ins too.
+    LD_LIBRARY_PATH=$stubs cmake --build --preset debian13-cuda -j "$jobs"
+    LD_LIBRARY_PATH=$stubs ./build-debian13-cuda/saediff --version
     # The unit tests that need a GPU skip and say why; the rest run on the CPU with the CUDA libtorch.
     LD_LIBRARY_PATH=$stubs ctest --preset debian13-cuda -j "$jobs" --timeout 900
     exit 0 ;;
