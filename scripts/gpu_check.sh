@@ -427,7 +427,7 @@ chmod +x "$work/saediff-cuda"
 build_targets=(saediff saediff_tests bench_encode bench_reduce)
 goldens_cmd=("$python" tests/reference/make_hf_goldens.py --saediff "$build/saediff" --tokenizer "$tok"
              --out "$goldens" --device cuda)
-ctest_cmd=(ctest --test-dir "$build" -R 'model_vs_reference|checkpoint_errors|Llama|Pooling' --no-tests=error
+ctest_cmd=(ctest --test-dir "$build" -R 'model_vs_reference|checkpoint_errors|Llama|Pooling|Device' --no-tests=error
            --output-on-failure -j 4 --timeout 300)
 parity_cmd=(env SAEDIFF="$work/saediff-cuda" SAEDIFF_SOURCE_DIR="$root" SAEDIFF_TOKENIZER_JSON="$tok"
             "$python" tests/integration/model_vs_reference.py "$work/parity-cuda")
