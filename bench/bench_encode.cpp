@@ -1,6 +1,7 @@
 // Encode throughput: reader (layers 0..L) + SAE + pooling, on every rank, as `saediff encode` runs them: documents
-// packed into batches of about --batch-tokens for the reader, then the SAE, pooling and per-token top-k one
-// document at a time.
+// packed into batches of about --batch-tokens for the reader, then the SAE, pooling and per-token top-k of each
+// batch as one (pool_batch), and one copy of its results to the host. Also counts the ATen operations per batch
+// (ops_per_batch: saediff's calls; nested_ops_per_batch: with the operators' internal calls).
 //   mpirun -np N build/bench/bench_encode [--model DIR --sae FILE | --shape tiny|llama3-8b] [--layer L]
 //                                         [--tokens T --docs D | --ids FILE.jsonl] [--batch-tokens B] [--reps R]
 //                                         [--dtype float32|bfloat16] [--device cpu|cuda] [--peak-tflops P]
@@ -35,6 +36,7 @@
 #include "core/timer.h"
 #include "dist/mpi.h"
 #include "model/llama.h"
+#include "model/op_counter.h"
 #include "model/pooling.h"
 #include "model/random_checkpoint.h"
 #include "model/sae.h"
@@ -58,21 +60,22 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path) {
 }
 
 // Every document of `batches` as encode runs it: one packed forward pass per batch, the SAE and pooling of its
-// documents queued on the device, one copy of the batch's results to the host. Returns each document's dense
-// pooled max [d_sae] (float32, on the device) and adds up the pooled features kept.
+// batch queued on the device as one, one copy of the batch's results to the host. Returns per batch its documents'
+// dense pooled maxima [docs, d_sae] (float32, on the device) and adds up the pooled features kept.
 std::vector<torch::Tensor> encode_batches(const LlamaModel& model, const Sae& sae, const std::vector<bench::Batch>& batches,
                                           int64_t topk, int64_t* nnz = nullptr) {
   std::vector<torch::Tensor> maxima;
   for (const bench::Batch& b : batches) {
     const torch::Tensor x = model.forward_packed(b.ids, b.lengths, LlamaModel::kMaxScoreElements, model.dtype());
-    std::vector<PendingPool> pending;
+    std::vector<PoolRange> ranges;
     int64_t row = 0;
     for (const int64_t n : b.lengths) {
-      pending.push_back(pool_on_device(sae, x.slice(0, row, row + n), 0, n, topk, 0));
-      maxima.push_back(pending.back().max);
+      ranges.push_back({row, n, 0, n, 0});
       row += n;
     }
-    for (const PooledDoc& d : finish_pools(pending)) {
+    const PendingBatch pending = pool_batch(sae, x, std::move(ranges), topk);
+    maxima.push_back(pending.max);
+    for (const PooledDoc& d : finish_batch(pending)) {
       if (nnz) *nnz += static_cast<int64_t>(d.feature.size());
     }
   }
@@ -162,14 +165,23 @@ int main(int argc, char** argv) {
   const std::string memory = memory_report(device);
 
   const bench::Stats s = bench::tokens_per_s(o.reps, doc_tokens, device, [&] { encode_batches(model, sae, batches, topk); });
+  // The ATen operations a batch queues (one untimed pass; saediff's own calls, and with the operators' internal
+  // calls), which must not grow with the documents in a batch.
+  double ops_per_batch = 0, nested_ops_per_batch = 0;
+  {
+    const OpCounter counter;
+    encode_batches(model, sae, batches, topk);
+    ops_per_batch = static_cast<double>(counter.count()) / static_cast<double>(batches.size());
+    nested_ops_per_batch = static_cast<double>(counter.nested()) / static_cast<double>(batches.size());
+  }
 
   // Correctness: the last document of the first batch alone against itself in its batch (the first document
   // would not see a leak across documents), and twice alone.
   const size_t last = batches[0].lengths.size() - 1;
   const std::vector<bench::Batch> alone = bench::pack({docs[last]}, 1);
-  const torch::Tensor a = encode_batches(model, sae, alone, 0)[0], b = encode_batches(model, sae, alone, 0)[0];
+  const torch::Tensor a = encode_batches(model, sae, alone, 0)[0][0], b = encode_batches(model, sae, alone, 0)[0][0];
   int64_t nnz = 0;
-  const torch::Tensor in_batch = encode_batches(model, sae, {batches[0]}, 0, &nnz)[last];
+  const torch::Tensor in_batch = encode_batches(model, sae, {batches[0]}, 0, &nnz)[0][static_cast<int64_t>(last)];
   const double pooled_per_doc = static_cast<double>(nnz) / static_cast<double>(batches[0].lengths.size());
   const double scale = std::max(1e-30, a.abs().max().item<double>());
   const double packed_rel = (in_batch - a).abs().max().item<double>() / scale;
@@ -211,6 +223,7 @@ int main(int argc, char** argv) {
               {"batches_per_rank", batches.size()}, {"reps", o.reps}, {"tokens_per_s_mean", s.mean},
               {"tokens_per_s_sd", s.sd}, {"flops_per_token", flops}, {"tflops_per_rank", tflops},
               {"peak_tflops", peak_tflops}, {"fraction_of_peak", peak_tflops > 0 ? tflops / peak_tflops : 0.0},
+              {"ops_per_batch", ops_per_batch}, {"nested_ops_per_batch", nested_ops_per_batch},
               {"packed_vs_alone_rel", packed_rel}, {"repeatable", repeatable}, {"wrong", n_wrong},
               {"pooled_features_per_doc", pooled_per_doc}, {"reader_rms", std::isnan(rms) ? nlohmann::json() : nlohmann::json(rms)},
               {"decisions_agree_with_float32", check_fp32 ? nlohmann::json(agree) : nlohmann::json()},
@@ -236,6 +249,8 @@ int main(int argc, char** argv) {
               packed_rel, static_cast<long long>(n_wrong));
   std::printf("# pooled features per document (first batch): %.0f of %lld\n", pooled_per_doc,
               static_cast<long long>(sae.d_sae()));
+  std::printf("# ATen operations per batch: %.0f called (%.0f with the operators' internal calls)\n", ops_per_batch,
+              nested_ops_per_batch);
   if (check_fp32) {
     std::printf("# %s against float32 on the same weights: decisions max > 0.5 agree for %.4f%% of (doc, feature) "
                 "pairs, %.4f%% of the %lld active in either\n",

@@ -461,25 +461,31 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       // The reader over the whole batch at once: one packed forward pass.
       const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
       poll();  // rank 0 answers requests while its batch runs, not only between batches
-      // Every document's SAE and pooling queued on the device back to back, on its pooled tokens only, in blocks
-      // (the dense [tokens, d_sae] activations of one block at a time); then one copy of all the batch's results
-      // to the host.
-      std::vector<PendingPool> pending_pools;
+      // The SAE and pooling of every document to write, on its pooled tokens only, as one batch: blocks of rows
+      // spanning documents (the dense [tokens, d_sae] activations of one block at a time), then one copy of all
+      // the batch's results to the host.
+      std::vector<PoolRange> ranges;
+      std::vector<int64_t> set_of_range;
       std::vector<size_t> written;  // items whose records are written
       int64_t row = 0;
       for (size_t i = 0; i < items.size(); ++i) {
-        Item& it = items[i];
+        const Item& it = items[i];
         const int64_t first = row;
         row += lengths[i];
         if (!it.write) continue;
-        pending_pools.push_back(pool_on_device(sae, x.slice(0, first, first + lengths[i]), it.rec.pool_begin,
-                                               it.rec.pool_end, config.token_topk, it.g));
-        // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
-        const torch::Tensor& dense_max = pending_pools.back().max;
-        if (dense_max.defined()) counts[it.set].add_(dense_max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
+        ranges.push_back({first, lengths[i], it.rec.pool_begin, it.rec.pool_end, it.g});
         written.push_back(i);
       }
-      std::vector<PooledDoc> pooled = finish_pools(pending_pools);
+      const PendingBatch pending_pools = pool_batch(sae, x, std::move(ranges), config.token_topk);
+      if (pending_pools.max.defined()) {
+        for (size_t w = 0; w < written.size(); ++w) {
+          if (pending_pools.pooled_row[w] >= 0) set_of_range.push_back(items[written[w]].set);
+        }
+        // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
+        counts.index_add_(0, torch::tensor(set_of_range, torch::kLong).to(device),
+                          pending_pools.max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
+      }
+      std::vector<PooledDoc> pooled = finish_batch(pending_pools);
       for (size_t w = 0; w < written.size(); ++w) {
         Item& it = items[written[w]];
         const int64_t n_token = lengths[written[w]];

@@ -74,26 +74,117 @@ class WeightFiles {
   std::map<std::string, std::unique_ptr<SafetensorsFile>> files_;
 };
 
-// HF LlamaRMSNorm: normalise in float32, cast back, then scale.
-torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  const torch::Tensor x32 = x.to(torch::kFloat32);
-  const torch::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
-  return weight * (x32 * torch::rsqrt(variance + eps)).to(x.scalar_type());
+// HF LlamaRMSNorm: normalise in float32, cast back, then scale. The eps add, rsqrt and scale run in place on
+// fresh temporaries; with libtorch >= 2.4 and float32, at::rms_norm when the fusion is asked for (the same
+// arithmetic: x * rsqrt(mean(x^2) + eps) * weight).
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps, bool use_op) {
+  const bool f32 = x.scalar_type() == torch::kFloat32;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  if (use_op && f32) return at::rms_norm(x, {x.size(-1)}, weight, eps);
+#else
+  (void)use_op;
+#endif
+  const torch::Tensor x32 = f32 ? x : x.to(torch::kFloat32);
+  torch::Tensor y = x32 * x32.pow(2).mean(-1, /*keepdim=*/true).add_(eps).rsqrt_();
+  if (!f32) y = y.to(x.scalar_type());
+  return y.mul_(weight);
 }
 
 // x · wᵀ (+ b when the checkpoint has biases).
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  const torch::Tensor y = torch::matmul(x, w.t());
-  return b.defined() ? y + b : y;
+  return b.defined() ? torch::addmm(b, x, w.t()) : torch::mm(x, w.t());
 }
 
-// [.., head_dim] -> cat(-x2, x1), the HF rotate_half convention.
-torch::Tensor rotate_half(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+// residual + x · wᵀ (+ b): with `fused` and no bias, one GEMM that accumulates onto the residual (addmm).
+torch::Tensor add_linear(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& w,
+                         const torch::Tensor& b, bool fused) {
+  if (fused && !b.defined()) return torch::addmm(residual, x, w.t());
+  return residual + linear(x, w, b);
+}
+
+// The documents of a packed batch that attend as one [docs, heads, longest, head_dim] call. Documents of one
+// length that sit back to back are a view of the batch (`dense`, causal attention only); others are gathered
+// and padded to the longest, with a mask that keeps each query to its own document's earlier keys.
+struct AttentionGroup {
+  int64_t n_doc = 0, longest = 0;
+  bool dense = false;
+  int64_t first_row = 0;  // dense: the group's first row in the batch
+  torch::Tensor gather;   // padded: [n_doc * longest] batch rows (padding repeats the document's last row)
+  torch::Tensor real;     // padded: [tokens] rows of the padded layout holding tokens, in batch order
+  torch::Tensor dest;     // padded: [tokens] their batch rows, ascending
+  torch::Tensor mask;     // padded: [n_doc, 1, longest, longest] bool, true where a query may read a key
+};
+
+// Groups by length, longest first: a group grows while its padded [docs, heads, longest, longest] scores stay
+// within max_score_elements and padding stays under a quarter of its rows. Host work only; the index tensors
+// are made once per batch and serve every layer.
+std::vector<AttentionGroup> plan_attention(const std::vector<int64_t>& lengths, int64_t n_head, int64_t max_score_elements,
+                                           torch::Device device) {
+  std::vector<int64_t> starts(lengths.size());
+  int64_t total = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    starts[i] = total;
+    total += lengths[i];
+  }
+  std::vector<size_t> order(lengths.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] > lengths[b]; });
+  std::vector<std::vector<size_t>> members;
+  int64_t longest = 0, tokens = 0;
+  for (const size_t d : order) {
+    const int64_t n = lengths[d];
+    if (!members.empty()) {
+      const auto b = static_cast<int64_t>(members.back().size()) + 1;
+      if (b * n_head * longest * longest <= max_score_elements && 4 * (tokens + n) >= 3 * b * longest) {
+        members.back().push_back(d);
+        tokens += n;
+        continue;
+      }
+    }
+    members.push_back({d});
+    longest = n;
+    tokens = n;
+  }
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64);
+  std::vector<AttentionGroup> groups;
+  for (std::vector<size_t>& docs : members) {
+    AttentionGroup g;
+    g.n_doc = static_cast<int64_t>(docs.size());
+    g.longest = lengths[docs[0]];
+    std::sort(docs.begin(), docs.end());  // batch order
+    g.dense = true;
+    for (size_t i = 0; i < docs.size() && g.dense; ++i) {
+      g.dense = lengths[docs[i]] == g.longest && (i == 0 || docs[i] == docs[i - 1] + 1);
+    }
+    g.first_row = starts[docs[0]];
+    if (!g.dense) {
+      const int64_t L = g.longest;
+      std::vector<int64_t> gather, real, dest, len;
+      for (size_t i = 0; i < docs.size(); ++i) {
+        const int64_t n = lengths[docs[i]], s = starts[docs[i]];
+        len.push_back(n);
+        for (int64_t t = 0; t < L; ++t) gather.push_back(s + std::min(t, n - 1));
+        for (int64_t t = 0; t < n; ++t) {
+          real.push_back(static_cast<int64_t>(i) * L + t);
+          dest.push_back(s + t);
+        }
+      }
+      g.gather = torch::tensor(gather, index_options).to(device);
+      g.real = torch::tensor(real, index_options).to(device);
+      g.dest = torch::tensor(dest, index_options).to(device);
+      const torch::Tensor ar = torch::arange(L, index_options).to(device);
+      const torch::Tensor causal = ar.unsqueeze(1) >= ar.unsqueeze(0);                              // [L, L]
+      const torch::Tensor key_in_doc = ar.unsqueeze(0) < torch::tensor(len, index_options).to(device).unsqueeze(1);  // [B, L]
+      g.mask = causal.unsqueeze(0).logical_and(key_in_doc.unsqueeze(1)).unsqueeze(1);              // [B, 1, L, L]
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
 }
 
 }  // namespace
+
+void LlamaModel::set_fusion(const Fusion& fusion) { fusion_ = fusion; }
 
 LlamaConfig LlamaConfig::from_json_file(const std::string& path) {
   const nlohmann::json j = read_json(path);
@@ -271,6 +362,7 @@ LlamaModel LlamaModel::build(LlamaConfig config, int layer, torch::Dtype dtype, 
 LlamaModel LlamaModel::to(torch::Dtype dtype) const {
   SAEDIFF_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, "the reader runs in float32 or bfloat16");
   LlamaModel m(config_, layer_, dtype, device_);
+  m.fusion_ = fusion_;
   const auto convert = [&](const torch::Tensor& t) { return t.defined() ? t.to(dtype) : t; };
   m.embed_ = convert(embed_);
   m.inv_freq_ = inv_freq_;  // float32 in every dtype
@@ -305,12 +397,11 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
   // Every token's position within its document (RoPE restarts at 0).
   std::vector<int64_t> positions;
   positions.reserve(ids.size());
-  int64_t total = 0, longest = 0;
+  int64_t total = 0;
   for (const int64_t n : lengths) {
     SAEDIFF_CHECK(n > 0, "a packed document needs at least one token");
     for (int64_t t = 0; t < n; ++t) positions.push_back(t);
     total += n;
-    longest = std::max(longest, n);
   }
   SAEDIFF_CHECK(total == n_token, "packed lengths add up to ", total, " tokens, but ", n_token, " ids were given");
   // Checked on the host: a check on the device would wait for the GPU before anything of this batch is queued.
@@ -318,81 +409,113 @@ torch::Tensor LlamaModel::forward_packed(const std::vector<int32_t>& ids, const 
   SAEDIFF_CHECK(*lowest >= 0 && *highest < c.vocab_size, "token id ", *lowest < 0 ? *lowest : *highest,
                 " outside the vocabulary [0, ", c.vocab_size, ")");
   const torch::Tensor tokens = torch::from_blob(const_cast<int32_t*>(ids.data()), {n_token}, torch::kInt32)
-                                   .to(torch::kInt64)
-                                   .to(device_);                                // [T]
+                                   .to(device_)
+                                   .to(torch::kInt64);                          // [T]
   torch::Tensor x = embed_.index_select(0, tokens);                             // [T, d_model] dtype
 
-  // RoPE tables: cos/sin of positions x inv_freq in float32, then cast to the model dtype.
+  // RoPE tables: cos/sin of positions x inv_freq in float32, then cast to the model dtype. HF's
+  // x cos + rotate_half(x) sin, with rotate_half(x) = [-x2, x1], is computed as x cos + [x2, x1] [-sin, sin]:
+  // the same products, with the halves swapped by one flip and the sign folded into the table.
   const torch::Tensor pos = torch::from_blob(positions.data(), {n_token}, torch::kInt64)
                                 .to(device_)
                                 .to(torch::kFloat32);                           // [T]
   const torch::Tensor freqs = torch::outer(pos, inv_freq_);                     // [T, head_dim/2] f32
-  const torch::Tensor emb = torch::cat({freqs, freqs}, -1);                     // [T, head_dim] f32
-  const torch::Tensor cos = emb.cos().to(dtype_).unsqueeze(1);                  // [T, 1, head_dim]
-  const torch::Tensor sin = emb.sin().to(dtype_).unsqueeze(1);                  // [T, 1, head_dim]
-  const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device_);
+  const torch::Tensor cos = torch::cat({freqs, freqs}, -1).cos_().to(dtype_).unsqueeze(1);  // [T, 1, head_dim]
+  const torch::Tensor half_sin = freqs.sin();
+  const torch::Tensor signed_sin = torch::cat({-half_sin, half_sin}, -1).to(dtype_).unsqueeze(1);  // [T, 1, head_dim]
+  const int64_t half = c.head_dim / 2;
+  const auto rope = [&](const torch::Tensor& t) {  // [T, heads, head_dim] -> a new [T, heads, head_dim]
+    const int64_t heads = t.size(1);
+    const torch::Tensor swapped = t.view({n_token, heads, 2, half}).flip(2).view({n_token, heads, c.head_dim});
+    return torch::addcmul(t * cos, swapped, signed_sin);
+  };
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   const int64_t n_rep = c.n_head / c.n_kv_head;
-  const int64_t q_width = c.n_head * c.head_dim, kv_width = c.n_kv_head * c.head_dim;
-  // Query rows per attention block: at most max_score_elements scores [H, rows, T] per block.
-  const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (c.n_head * longest), 1, longest);
-  // libtorch 2's fused attention (scaled_dot_product_attention: flash or memory-efficient kernels on CUDA, the
-  // flash kernel on CPUs; softmax accumulated in float32) on every device. From libtorch 2.5 it reads GQA's
-  // shared K/V heads itself (enable_gqa), so the K/V copies of repeat_interleave are not made.
+  const int64_t q_width = c.n_head * c.head_dim;
+  // Attention per group of documents, not per document: the groups, their index tensors and masks are made once
+  // and serve every layer.
+  const std::vector<AttentionGroup> groups = plan_attention(lengths, c.n_head, max_score_elements, device_);
 
-  // One document's causal attention: q [H, n, hd], k/v [Hkv, n, hd] -> [H, n, hd].
-  const auto attend = [&](const torch::Tensor& q, torch::Tensor k, torch::Tensor v) {
-    const int64_t n = q.size(1);
+  // One group's attention: q [B, H, L, hd], k/v [B, Hkv, L, hd] -> [B, H, L, hd]; causal within each document
+  // (mask undefined: every document is L tokens long).
+  const auto attend = [&](const torch::Tensor& q, torch::Tensor k, torch::Tensor v, const torch::Tensor& mask) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
-    return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
-                                            /*is_causal=*/true, scale, /*enable_gqa=*/n_rep > 1)
-        .squeeze(0);
+    // libtorch 2.5+: the fused kernels read GQA's shared K/V heads themselves (enable_gqa), no copies.
+    if (!mask.defined()) {
+      return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale, /*enable_gqa=*/n_rep > 1);
+    }
+    return at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false, scale, /*enable_gqa=*/n_rep > 1);
 #endif
     if (n_rep > 1) {  // GQA: query head i reads kv head i / n_rep
-      k = k.repeat_interleave(n_rep, 0);
-      v = v.repeat_interleave(n_rep, 0);
+      k = k.repeat_interleave(n_rep, 1);
+      v = v.repeat_interleave(n_rep, 1);
     }
 #if TORCH_VERSION_MAJOR >= 2
-    return at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), {}, 0.0,
-                                            /*is_causal=*/true)
-        .squeeze(0);
+    // libtorch 2: fused attention (flash or memory-efficient kernels on CUDA, flash on CPUs; softmax in float32).
+    if (!mask.defined()) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
+    return at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false);
 #endif
-    // Attention in blocks of query rows, so that the [H, rows, keys] scores stay bounded for long documents
-    // (softmax is per row: the blocks give the same values as one [H, n, n] pass).
+    // libtorch 1.x: attention in blocks of query rows, so that the [B, H, rows, keys] scores stay within
+    // max_score_elements for long documents (softmax is per row: the blocks give the same values as one pass).
+    const int64_t B = q.size(0), L = q.size(2);
+    const int64_t block_rows = std::clamp<int64_t>(max_score_elements / (B * c.n_head * L), 1, L);
+    const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device_);
     std::vector<torch::Tensor> blocks;
-    for (int64_t r0 = 0; r0 < n; r0 += block_rows) {
-      const int64_t r1 = std::min(n, r0 + block_rows);
-      const torch::Tensor kb = k.slice(1, 0, r1), vb = v.slice(1, 0, r1);     // [H, r1, hd]: keys up to the last row
-      torch::Tensor scores = torch::matmul(q.slice(1, r0, r1), kb.transpose(1, 2)) * scale;  // [H, r1-r0, r1]
-      const torch::Tensor rows = torch::arange(r0, r1, index_options).unsqueeze(1);  // [r1-r0, 1]
-      const torch::Tensor future = torch::arange(r1, index_options).unsqueeze(0) > rows;  // [r1-r0, r1] key after query
-      scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+    for (int64_t r0 = 0; r0 < L; r0 += block_rows) {
+      const int64_t r1 = std::min(L, r0 + block_rows);
+      const torch::Tensor kb = k.narrow(2, 0, r1), vb = v.narrow(2, 0, r1);  // keys up to the block's last row
+      torch::Tensor scores = torch::matmul(q.narrow(2, r0, r1 - r0), kb.transpose(2, 3)).mul_(scale);  // [B, H, r, r1]
+      torch::Tensor allowed;
+      if (mask.defined()) {
+        allowed = mask.narrow(2, r0, r1 - r0).narrow(3, 0, r1);  // [B, 1, r, r1]
+      } else {
+        allowed = torch::arange(r1, index_options).unsqueeze(0) <= torch::arange(r0, r1, index_options).unsqueeze(1);
+      }
+      scores.masked_fill_(allowed.logical_not(), -std::numeric_limits<float>::infinity());
       const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(dtype_);  // softmax in float32
-      blocks.push_back(torch::matmul(probs, vb));                                // [H, r1-r0, hd]
+      blocks.push_back(torch::matmul(probs, vb));                                // [B, H, r, hd]
     }
-    return blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1);
+    return blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 2);
   };
 
+  const bool one_group = groups.size() == 1;
   for (const Layer& l : layers_) {
-    const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps);          // [T, d_model]
-    const torch::Tensor qkv = linear(h, l.w_qkv, l.b_qkv);                     // [T, (H + 2 Hkv) hd]
-    torch::Tensor q = qkv.slice(1, 0, q_width).view({n_token, c.n_head, c.head_dim});                    // [T, H, hd]
-    torch::Tensor k = qkv.slice(1, q_width, q_width + kv_width).view({n_token, c.n_kv_head, c.head_dim});  // [T, Hkv, hd]
-    const torch::Tensor v = qkv.slice(1, q_width + kv_width).view({n_token, c.n_kv_head, c.head_dim});   // [T, Hkv, hd]
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
-    const torch::Tensor attn = torch::empty({n_token, q_width}, x.options());  // [T, H * hd]
-    int64_t t0 = 0;
-    for (const int64_t n : lengths) {  // each document attends to itself only
-      const auto rows = [&](const torch::Tensor& t) { return t.slice(0, t0, t0 + n).transpose(0, 1); };  // [heads, n, hd]
-      attn.slice(0, t0, t0 + n).view({n, c.n_head, c.head_dim}).copy_(attend(rows(q), rows(k), rows(v)).transpose(0, 1));
-      t0 += n;
+    const torch::Tensor h = rms_norm(x, l.attn_norm, c.rms_norm_eps, fusion_.rms_norm_op);  // [T, d_model]
+    const torch::Tensor qkv = linear(h, l.w_qkv, l.b_qkv).view({n_token, c.n_head + 2 * c.n_kv_head, c.head_dim});
+    const torch::Tensor qk = rope(qkv.narrow(1, 0, c.n_head + c.n_kv_head));                       // [T, H + Hkv, hd]
+    const torch::Tensor v = qkv.narrow(1, c.n_head + c.n_kv_head, c.n_kv_head);                   // [T, Hkv, hd]
+    torch::Tensor attn;  // [T, H * hd]
+    if (!one_group) attn = torch::empty({n_token, q_width}, x.options());
+    for (const AttentionGroup& g : groups) {
+      const int64_t B = g.n_doc, L = g.longest;
+      // [B, heads, L, hd] views of the group's rows: a slice when dense, else gathered and padded.
+      const auto take = [&](const torch::Tensor& t) {
+        const torch::Tensor rows = g.dense ? t.narrow(0, g.first_row, B * L) : t.index_select(0, g.gather);
+        return rows.view({B, L, t.size(1), c.head_dim}).transpose(1, 2);
+      };
+      const torch::Tensor qk_g = take(qk), v_g = take(v);
+      const torch::Tensor o = attend(qk_g.narrow(1, 0, c.n_head), qk_g.narrow(1, c.n_head, c.n_kv_head), v_g, g.mask)
+                                  .transpose(1, 2)
+                                  .reshape({B * L, q_width});                   // [B L, H hd]
+      if (one_group) {
+        attn = g.dense ? o : o.index_select(0, g.real);
+      } else if (g.dense) {
+        attn.narrow(0, g.first_row, B * L).copy_(o);
+      } else {
+        attn.index_copy_(0, g.dest, o.index_select(0, g.real));
+      }
     }
-    x = x + linear(attn, l.wo, l.bo);
-    const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps);           // [T, d_model]
-    const torch::Tensor gate_up = linear(g, l.w_gate_up, l.b_gate_up);         // [T, 2 d_ff]
-    const torch::Tensor mlp = torch::silu(gate_up.slice(1, 0, c.d_ff)) * gate_up.slice(1, c.d_ff);  // [T, d_ff]
-    x = x + linear(mlp, l.w_down, l.b_down);
+    x = add_linear(x, attn, l.wo, l.bo, fusion_.residual_addmm);
+    const torch::Tensor g = rms_norm(x, l.mlp_norm, c.rms_norm_eps, fusion_.rms_norm_op);  // [T, d_model]
+    torch::Tensor gate_up = linear(g, l.w_gate_up, l.b_gate_up);                           // [T, 2 d_ff]
+    torch::Tensor mlp;                                                                     // [T, d_ff]
+    if (fusion_.inplace_mlp) {
+      mlp = gate_up.narrow(1, 0, c.d_ff);  // SiLU(gate) * up into gate's half: no [T, d_ff] temporaries
+      torch::silu_(mlp).mul_(gate_up.narrow(1, c.d_ff, c.d_ff));
+    } else {
+      mlp = torch::silu(gate_up.slice(1, 0, c.d_ff)) * gate_up.slice(1, c.d_ff);
+    }
+    x = add_linear(x, mlp, l.w_down, l.b_down, fusion_.residual_addmm);
   }
   return x.to(out_dtype);
 }

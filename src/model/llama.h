@@ -49,16 +49,29 @@ class LlamaModel {
   // Llama-3.1-8B shape without a checkpoint on disk.
   static LlamaModel random(LlamaConfig config, int layer, torch::Dtype dtype, torch::Device device, uint64_t seed);
 
-  // Attention runs in blocks of query rows holding at most this many [head, query, key] scores at once, so
-  // that a long document needs O(T) rather than O(T^2) working memory (256 MiB of float32 scores).
+  // Documents attend in groups whose padded [docs, head, query, key] scores hold at most this many elements;
+  // with libtorch 1.x, whose attention is not fused, a long document's queries also run in blocks of rows within
+  // it, so that it needs O(T) rather than O(T^2) working memory (256 MiB of float32 scores).
   static constexpr int64_t kMaxScoreElements = int64_t{1} << 26;
+
+  // The fusions libtorch allows, each of which can be turned off to measure it (bench_forward --unfused).
+  struct Fusion {
+    bool residual_addmm = true;  // the residual add inside the o_proj and down_proj GEMMs (addmm; no biases)
+    bool inplace_mlp = true;     // SiLU(gate) * up in place, in the gate's half of the gate/up GEMM's output
+    bool rms_norm_op = true;     // at::rms_norm (libtorch >= 2.4, float32); otherwise HF's steps, in place
+  };
+  void set_fusion(const Fusion& fusion);
+  const Fusion& fusion() const { return fusion_; }
 
   // ids: [n_token] token ids of one document. Returns [n_token, d_model] float32 on the model's device.
   torch::Tensor forward(const std::vector<int32_t>& ids, int64_t max_score_elements = kMaxScoreElements) const;
 
   // A packed batch: the ids of several documents end to end, `lengths[i]` tokens each, with no padding. Every
   // document sits at positions 0..length-1 and attends only to its own earlier tokens, so each one's rows are
-  // those of forward() on it alone; the projections and the MLP run as one GEMM over all the batch's tokens.
+  // those of forward() on it alone; the projections and the MLP run as one GEMM over all the batch's tokens, and
+  // attention as one call per group of similar-length documents (padded to the group's longest, with a
+  // key-padding mask; a plain causal call when they are all one length), so that the operations a batch queues
+  // do not grow with the number of documents in it.
   // Returns [sum(lengths), d_model] in `out_dtype` on the model's device.
   torch::Tensor forward_packed(const std::vector<int32_t>& ids, const std::vector<int64_t>& lengths,
                                int64_t max_score_elements = kMaxScoreElements,
@@ -97,6 +110,7 @@ class LlamaModel {
   int layer_ = 0;
   torch::Dtype dtype_ = torch::kFloat32;
   torch::Device device_ = torch::kCPU;
+  Fusion fusion_;
   torch::Tensor embed_;     // [vocab_size, d_model]
   torch::Tensor inv_freq_;  // [head_dim / 2] float32, llama3-scaled when configured
   std::vector<Layer> layers_;

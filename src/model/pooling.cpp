@@ -30,20 +30,17 @@ void sparse_rows(const float* max, const float* sum, const float* count, int64_t
   }
 }
 
-// doc.topk_* from the k strongest values and features per token ([n, kk], sorted descending), k slots a token.
-void topk_to_doc(const torch::Tensor& values, const torch::Tensor& indices, int64_t k, PooledDoc& doc) {
-  const int64_t n = values.size(0), kk = values.size(1);
-  const torch::Tensor v = values.to(torch::kCPU).contiguous();
-  const torch::Tensor i = indices.to(torch::kInt32).to(torch::kCPU).contiguous();
-  const float* pv = v.data_ptr<float>();
-  const int32_t* pi = i.data_ptr<int32_t>();
+// doc.topk_* from the k strongest values and feature ids per token ([n, kk] row-major on the host, each row
+// sorted descending; ids as float, exact below 2^24), k slots a token. Plain loops over host memory: no
+// libtorch operation per document.
+void topk_to_doc(const float* values, const float* ids, int64_t n, int64_t kk, int64_t k, PooledDoc& doc) {
   doc.topk_feature.assign(static_cast<size_t>(n * k), -1);
   doc.topk_value.assign(static_cast<size_t>(n * k), 0.0f);
   std::vector<std::pair<float, int32_t>> row;
   for (int64_t t = 0; t < n; ++t) {
     row.clear();
     for (int64_t j = 0; j < kk; ++j) {
-      if (pv[t * kk + j] > 0) row.emplace_back(pv[t * kk + j], pi[t * kk + j]);
+      if (values[t * kk + j] > 0) row.emplace_back(values[t * kk + j], static_cast<int32_t>(ids[t * kk + j]));
     }
     // Stable by id among equal values: topk alone leaves the order of ties unspecified.
     std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) {
@@ -55,6 +52,12 @@ void topk_to_doc(const torch::Tensor& values, const torch::Tensor& indices, int6
     }
   }
 }
+
+// A document's pooled rows, cut into pieces of at most block_rows.
+struct Piece {
+  int64_t start = 0;  // first row in x
+  int64_t rows = 0;
+};
 
 }  // namespace
 
@@ -87,81 +90,155 @@ void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, P
   doc.topk_value.clear();
   if (k == 0 || begin == end) return;
   const auto [values, indices] = f.slice(0, begin, end).topk(std::min(k, f.size(1)), 1, true, true);
-  topk_to_doc(values, indices, k, doc);
+  const torch::Tensor v = values.to(torch::kCPU).contiguous();
+  const torch::Tensor i = indices.to(torch::kFloat32).to(torch::kCPU).contiguous();
+  topk_to_doc(v.data_ptr<float>(), i.data_ptr<float>(), v.size(0), v.size(1), k, doc);
 }
 
-PendingPool pool_on_device(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
-                           int64_t doc_index, int64_t block_rows) {
-  SAEDIFF_CHECK(x.dim() == 2, "encode_and_pool expects [n_token, d_model]");
-  const int64_t n_token = x.size(0);
-  SAEDIFF_CHECK(0 <= begin && begin <= end && end <= n_token, "pool range [", begin, ", ", end, ") outside [0, ",
-                n_token, ")");
-  SAEDIFF_CHECK(block_rows > 0 && topk >= 0, "encode_and_pool needs block_rows > 0 and topk >= 0");
-  PendingPool out;
-  out.doc_index = doc_index;
-  out.n_token = n_token;
-  out.n_pooled = end - begin;
+PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<PoolRange> docs, int64_t topk,
+                        int64_t block_rows) {
+  SAEDIFF_CHECK(x.dim() == 2, "pool_batch expects [n_token, d_model]");
+  SAEDIFF_CHECK(block_rows > 0 && topk >= 0, "pool_batch needs block_rows > 0 and topk >= 0");
+  PendingBatch out;
   out.topk = topk;
   out.kept = std::min(topk, sae.d_sae());
-  if (begin == end) return out;
-  torch::Tensor max, sum, count;  // [d_sae] on the device
-  std::vector<torch::Tensor> top_values, top_ids;
-  for (int64_t r0 = begin; r0 < end; r0 += block_rows) {
-    const torch::Tensor f = sae.encode(x.slice(0, r0, std::min(end, r0 + block_rows)));  // [rows, d_sae] float32
-    const torch::Tensor block_max = std::get<0>(f.max(0)), block_sum = f.sum(0);
-    const torch::Tensor block_count = (f > 0).sum(0, /*keepdim=*/false, torch::kFloat32);  // exact below 2^24 rows
-    if (!max.defined()) {
-      max = block_max;
-      sum = block_sum;
-      count = block_count;
-    } else {
-      max = torch::maximum(max, block_max);
-      sum.add_(block_sum);
-      count.add_(block_count);
-    }
-    if (out.kept > 0) {
-      auto [v, i] = f.topk(out.kept, 1, true, true);
-      top_values.push_back(v.flatten());
-      top_ids.push_back(i.to(torch::kFloat32).flatten());  // feature ids < 2^24: exact in float32
+  out.pooled_row.assign(docs.size(), -1);
+  // Pieces in document order; pieces_of[i] for every document that pools a token.
+  std::vector<Piece> pieces;
+  std::vector<int64_t> pieces_of;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const PoolRange& d = docs[i];
+    SAEDIFF_CHECK(d.first >= 0 && d.n_token >= 0 && d.first + d.n_token <= x.size(0), "document rows [", d.first, ", ",
+                  d.first + d.n_token, ") outside the batch's ", x.size(0), " rows");
+    SAEDIFF_CHECK(0 <= d.begin && d.begin <= d.end && d.end <= d.n_token, "pool range [", d.begin, ", ", d.end,
+                  ") outside [0, ", d.n_token, ")");
+    if (d.begin == d.end) continue;
+    out.pooled_row[i] = static_cast<int64_t>(pieces_of.size());
+    pieces_of.push_back(0);
+    for (int64_t r0 = d.begin; r0 < d.end; r0 += block_rows) {
+      pieces.push_back({d.first + r0, std::min(block_rows, d.end - r0)});
+      ++pieces_of.back();
     }
   }
-  out.max = max;
-  std::vector<torch::Tensor> parts = {max, sum, count};
-  parts.insert(parts.end(), top_values.begin(), top_values.end());
-  parts.insert(parts.end(), top_ids.begin(), top_ids.end());
-  out.flat = torch::cat(parts);
+  out.docs = std::move(docs);
+  if (pieces.empty()) return out;
+
+  const auto on_device = [&](const std::vector<int64_t>& v) {
+    return torch::tensor(v, torch::kLong).to(x.device(), /*non_blocking=*/true);
+  };
+  std::vector<torch::Tensor> maxes, sums, counts, top_values, top_ids;
+  for (size_t p0 = 0; p0 < pieces.size();) {
+    // The next block: as many pieces as fit in block_rows once padded to the longest of them.
+    int64_t longest = pieces[p0].rows;
+    size_t p1 = p0 + 1;
+    for (; p1 < pieces.size(); ++p1) {
+      const int64_t l = std::max(longest, pieces[p1].rows);
+      if (l * static_cast<int64_t>(p1 - p0 + 1) > block_rows) break;
+      longest = l;
+    }
+    const auto n = static_cast<int64_t>(p1 - p0);
+    // Pieces back to back and all of one length are a plain slice of x; otherwise gather them, padded.
+    bool dense = true;
+    for (size_t p = p0; p < p1 && dense; ++p) {
+      dense = pieces[p].rows == longest && pieces[p].start == pieces[p0].start + static_cast<int64_t>(p - p0) * longest;
+    }
+    torch::Tensor f;  // [n * longest, d_sae] float32 activations, padding rows zero
+    std::vector<int64_t> real;  // rows of f that hold a token (padded blocks only)
+    if (dense) {
+      f = sae.encode(x.narrow(0, pieces[p0].start, n * longest));
+    } else {
+      std::vector<int64_t> source(static_cast<size_t>(n * longest));
+      std::vector<float> mask(static_cast<size_t>(n * longest), 0.0f);
+      for (int64_t k = 0; k < n; ++k) {
+        const Piece& piece = pieces[p0 + static_cast<size_t>(k)];
+        for (int64_t t = 0; t < longest; ++t) {
+          source[static_cast<size_t>(k * longest + t)] = piece.start + std::min(t, piece.rows - 1);
+          if (t < piece.rows) {
+            mask[static_cast<size_t>(k * longest + t)] = 1.0f;
+            real.push_back(k * longest + t);
+          }
+        }
+      }
+      f = sae.encode(x.index_select(0, on_device(source)));
+      f.mul_(torch::tensor(mask).to(f.device(), /*non_blocking=*/true).unsqueeze(1));
+    }
+    const torch::Tensor fv = f.view({n, longest, f.size(1)});
+    maxes.push_back(fv.amax(1));
+    sums.push_back(fv.sum(1));
+    counts.push_back(fv.gt(0).sum(1, /*keepdim=*/false, torch::kFloat32));  // exact below 2^24 rows
+    if (out.kept > 0) {
+      auto [v, i] = f.topk(out.kept, 1, true, true);
+      if (!dense) {
+        const torch::Tensor rows = on_device(real);
+        v = v.index_select(0, rows);
+        i = i.index_select(0, rows);
+      }
+      top_values.push_back(v);
+      top_ids.push_back(i.to(torch::kFloat32));  // feature ids < 2^24: exact in float32
+    }
+    p0 = p1;
+  }
+  const auto join = [](const std::vector<torch::Tensor>& parts) {
+    return parts.size() == 1 ? parts[0] : torch::cat(parts);
+  };
+  torch::Tensor stats = torch::stack({join(maxes), join(sums), join(counts)}, 1);  // [n_pieces, 3, d_sae]
+  if (pieces.size() != pieces_of.size()) {
+    // Documents longer than a block: combine their pieces, in order (deterministic on every device). Runs of
+    // one-piece documents are taken whole, so the work grows with the long documents only.
+    std::vector<torch::Tensor> rows;
+    int64_t p = 0, run = 0;
+    for (const int64_t c : pieces_of) {
+      if (c == 1) {
+        ++run;
+        ++p;
+        continue;
+      }
+      if (run > 0) rows.push_back(stats.narrow(0, p - run, run));
+      run = 0;
+      const torch::Tensor s = stats.narrow(0, p, c);
+      rows.push_back(torch::stack({s.select(1, 0).amax(0), s.select(1, 1).sum(0), s.select(1, 2).sum(0)}).unsqueeze(0));
+      p += c;
+    }
+    if (run > 0) rows.push_back(stats.narrow(0, p - run, run));
+    stats = join(rows);
+  }
+  out.stats = stats;
+  out.max = stats.select(1, 0);
+  if (out.kept > 0) out.top = torch::stack({join(top_values), join(top_ids)});  // [2, rows, k']
   return out;
 }
 
-std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending) {
-  std::vector<torch::Tensor> parts;
-  for (const PendingPool& p : pending) {
-    if (p.flat.defined()) parts.push_back(p.flat);
-  }
+std::vector<PooledDoc> finish_batch(const PendingBatch& pending) {
   torch::Tensor host;
-  if (!parts.empty()) {
-    const torch::Tensor all = parts.size() == 1 ? parts[0] : torch::cat(parts);
+  if (pending.stats.defined()) {
+    const torch::Tensor all = pending.top.defined() ? torch::cat({pending.stats.flatten(), pending.top.flatten()})
+                                                    : pending.stats.flatten();
     host = all.is_cuda() ? torch::empty(all.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true))
                                .copy_(all)
                          : all.contiguous();
   }
+  const float* stats = host.defined() ? host.data_ptr<float>() : nullptr;
+  const int64_t d_sae = pending.stats.defined() ? pending.stats.size(2) : 0;
+  const int64_t top_rows = pending.top.defined() ? pending.top.size(1) : 0;
+  const float* top_values = stats ? stats + pending.stats.numel() : nullptr;
+  const float* top_ids = top_values ? top_values + top_rows * pending.kept : nullptr;
   std::vector<PooledDoc> docs;
-  const float* at = host.defined() ? host.data_ptr<float>() : nullptr;
-  for (const PendingPool& p : pending) {
+  docs.reserve(pending.docs.size());
+  int64_t top_row = 0;
+  for (size_t i = 0; i < pending.docs.size(); ++i) {
+    const PoolRange& r = pending.docs[i];
     PooledDoc d;
-    d.doc_index = p.doc_index;
-    d.n_token = p.n_token;
-    d.n_pooled = p.n_pooled;
-    if (p.flat.defined()) {
-      const int64_t d_sae = p.max.size(0);
-      sparse_rows(at, at + d_sae, at + 2 * d_sae, d_sae, d);
-      if (p.kept > 0) {
-        const int64_t n = p.n_pooled * p.kept;
-        const torch::Tensor values = torch::from_blob(const_cast<float*>(at + 3 * d_sae), {p.n_pooled, p.kept});
-        const torch::Tensor ids = torch::from_blob(const_cast<float*>(at + 3 * d_sae + n), {p.n_pooled, p.kept});
-        topk_to_doc(values, ids.to(torch::kInt32), p.topk, d);
+    d.doc_index = r.doc_index;
+    d.n_token = r.n_token;
+    d.n_pooled = r.end - r.begin;
+    if (const int64_t row = pending.pooled_row[i]; row >= 0) {
+      const float* s = stats + row * 3 * d_sae;
+      sparse_rows(s, s + d_sae, s + 2 * d_sae, d_sae, d);
+      if (pending.kept > 0) {
+        topk_to_doc(top_values + top_row * pending.kept, top_ids + top_row * pending.kept, d.n_pooled, pending.kept,
+                    pending.topk, d);
+        top_row += d.n_pooled;
       }
-      at += p.flat.numel();
     }
     docs.push_back(std::move(d));
   }
@@ -170,9 +247,10 @@ std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending) {
 
 PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
                           int64_t doc_index, torch::Tensor* dense_max, int64_t block_rows) {
-  const PendingPool p = pool_on_device(sae, x, begin, end, topk, doc_index, block_rows);
-  if (dense_max) *dense_max = p.max;
-  return std::move(finish_pools({p})[0]);
+  SAEDIFF_CHECK(x.dim() == 2, "encode_and_pool expects [n_token, d_model]");
+  const PendingBatch p = pool_batch(sae, x, {{0, x.size(0), begin, end, doc_index}}, topk, block_rows);
+  if (dense_max) *dense_max = p.max.defined() ? p.max.select(0, 0) : torch::Tensor();
+  return std::move(finish_batch(p)[0]);
 }
 
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,

@@ -37,18 +37,36 @@ constexpr int64_t kSaeBlockRows = 4096;
 PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
                           int64_t doc_index, torch::Tensor* dense_max = nullptr, int64_t block_rows = kSaeBlockRows);
 
-// encode_and_pool in two halves, so that a batch's documents are queued on the device back to back and reach
-// the host in one copy: pool_on_device queues one document's work and returns at once (nothing waits for the
-// device); finish_pools copies every pending result to the host in one transfer (into pinned memory on a GPU)
-// and makes the sparse documents.
-struct PendingPool {
-  torch::Tensor flat;  // [3 d_sae + 2 n_pooled k'] float32 on the device: max, sum, count, top-k values, ids
-  torch::Tensor max;   // [d_sae] float32 on the device (undefined when nothing is pooled)
-  int64_t doc_index = 0, n_token = 0, n_pooled = 0, topk = 0, kept = 0;  // kept: k' = min(topk, d_sae)
+// The SAE and pooling of a whole batch, in two halves, so that the work queued on the device does not grow with
+// the number of documents in it and reaches the host in one copy. pool_batch queues it and returns at once
+// (nothing waits for the device); finish_batch copies every result to the host in one transfer (into pinned
+// memory on a GPU) and makes the sparse documents.
+//
+// Each document's pooled rows are cut into pieces of at most `block_rows`; pieces are gathered into blocks of
+// at most `block_rows` rows, padded to the block's longest piece, so that a block is one fused GEMM + ReLU
+// ([rows, d_model] x [d_model, d_sae], spanning documents) and one max, one sum and one count over its
+// [pieces, longest, d_sae] view (padding rows are zeroed: activations are >= 0, so they change nothing), and
+// one top-k over its rows. Only a document longer than `block_rows` pooled tokens has its pieces combined
+// afterwards. Values are those of encode_and_pool on the document alone, except the last bits of sums (float32,
+// the order of additions differs) and of the GEMM (its blocking depends on the rows it is given).
+struct PoolRange {
+  int64_t first = 0;    // the document's first row in x
+  int64_t n_token = 0;  // its rows in x
+  int64_t begin = 0;    // pooled rows [first + begin, first + end)
+  int64_t end = 0;
+  int64_t doc_index = 0;
 };
-PendingPool pool_on_device(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
-                           int64_t doc_index, int64_t block_rows = kSaeBlockRows);
-std::vector<PooledDoc> finish_pools(const std::vector<PendingPool>& pending);
+struct PendingBatch {
+  std::vector<PoolRange> docs;
+  std::vector<int64_t> pooled_row;  // per document, its row in `max` (-1: nothing pooled)
+  torch::Tensor stats;  // [n_pooled_docs, 3, d_sae] float32 on the device: max, sum, count
+  torch::Tensor max;    // [n_pooled_docs, d_sae] view of stats (undefined when no document pools a token)
+  torch::Tensor top;    // [2, rows, k'] float32: per pooled token in document order, top-k values, then ids
+  int64_t topk = 0, kept = 0;  // kept: k' = min(topk, d_sae)
+};
+PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<PoolRange> docs, int64_t topk,
+                        int64_t block_rows = kSaeBlockRows);
+std::vector<PooledDoc> finish_batch(const PendingBatch& pending);
 
 // The activations of `features` ([n] int64 ids) on rows [begin, end) of x, in the blocks encode_and_pool uses:
 // [end - begin, n] float32 on x's device; for the same x, the values pooled there (the evidence pass, which

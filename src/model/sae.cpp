@@ -113,8 +113,9 @@ void Sae::check_input_width(int64_t hidden_size, const std::string& model) const
 
 torch::Tensor Sae::encode(const torch::Tensor& x) const {
   SAEDIFF_CHECK(x.dim() == 2 && x.size(1) == d_model_, "SAE input must be [n_token, ", d_model_, "]");
-  // f = ReLU(x · Wᵀ + b): no input normalisation, no decoder-bias subtraction (Goodfire).
-  return torch::relu(torch::addmm(b_enc_, x.to(dtype_), w_enc_.t())).to(torch::kFloat32);  // [T, d_sae]
+  // f = ReLU(x · Wᵀ + b): no input normalisation, no decoder-bias subtraction (Goodfire). The ReLU is fused into
+  // the GEMM (cuBLASLt's epilogue on CUDA; in place after it on the CPU): no second pass over [T, d_sae].
+  return at::_addmm_activation(b_enc_, x.to(dtype_), w_enc_.t()).to(torch::kFloat32);  // [T, d_sae]
 }
 
 }  // namespace saediff
