@@ -461,36 +461,41 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
       // The reader over the whole batch at once: one packed forward pass.
       const torch::Tensor x = model.forward_packed(packed, lengths, LlamaModel::kMaxScoreElements, model.dtype());
       poll();  // rank 0 answers requests while its batch runs, not only between batches
-      // The SAE and pooling of every document to write, on its pooled tokens only, as one batch: blocks of rows
-      // spanning documents (the dense [tokens, d_sae] activations of one block at a time), then one copy of all
-      // the batch's results to the host.
+      // The SAE and pooling of the whole batch, on its pooled tokens only: blocks of rows spanning documents (the
+      // dense [tokens, d_sae] activations of one block at a time), then one copy of all the batch's results to the
+      // host. Documents already in the spool are pooled too, so that a batch's blocks, and so its values' last
+      // bits, are the same after a resume; only the others are counted and written.
       std::vector<PoolRange> ranges;
-      std::vector<int64_t> set_of_range;
       std::vector<size_t> written;  // items whose records are written
       int64_t row = 0;
       for (size_t i = 0; i < items.size(); ++i) {
         const Item& it = items[i];
-        const int64_t first = row;
+        ranges.push_back({row, lengths[i], it.rec.pool_begin, it.rec.pool_end, it.g});
         row += lengths[i];
-        if (!it.write) continue;
-        ranges.push_back({first, lengths[i], it.rec.pool_begin, it.rec.pool_end, it.g});
-        written.push_back(i);
+        if (it.write) written.push_back(i);
       }
       const PendingBatch pending_pools = pool_batch(sae, x, std::move(ranges), config.token_topk);
-      if (pending_pools.max.defined()) {
-        for (size_t w = 0; w < written.size(); ++w) {
-          if (pending_pools.pooled_row[w] >= 0) set_of_range.push_back(items[written[w]].set);
+      std::vector<int64_t> counted_rows, counted_sets;  // rows of pending_pools.max to count, and their sets
+      for (const size_t i : written) {
+        if (pending_pools.pooled_row[i] < 0) continue;
+        counted_rows.push_back(pending_pools.pooled_row[i]);
+        counted_sets.push_back(items[i].set);
+      }
+      if (!counted_rows.empty()) {
+        torch::Tensor max = pending_pools.max;
+        if (static_cast<int64_t>(counted_rows.size()) < max.size(0)) {
+          max = max.index_select(0, torch::tensor(counted_rows, torch::kLong).to(device));
         }
         // Compared in double, as the host does for resumed documents and diff does when it checks the counts.
-        counts.index_add_(0, torch::tensor(set_of_range, torch::kLong).to(device),
-                          pending_pools.max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
+        counts.index_add_(0, torch::tensor(counted_sets, torch::kLong).to(device),
+                          max.to(torch::kDouble).gt(config.threshold).to(torch::kLong));
       }
       std::vector<PooledDoc> pooled = finish_batch(pending_pools);
       for (size_t w = 0; w < written.size(); ++w) {
         Item& it = items[written[w]];
         const int64_t n_token = lengths[written[w]];
         spool::Record& rec = it.rec;
-        rec.doc = std::move(pooled[w]);
+        rec.doc = std::move(pooled[written[w]]);
         // The pooled tokens' bytes are the document's text row; each token's end byte locates it there.
         for (int32_t t = rec.pool_begin; t < rec.pool_end; ++t) {
           const int32_t id = rec.ids[static_cast<size_t>(t)];

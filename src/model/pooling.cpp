@@ -1,8 +1,12 @@
 #include "model/pooling.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include "core/error.h"
 
@@ -208,16 +212,31 @@ PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<Pool
   return out;
 }
 
-std::vector<PooledDoc> finish_batch(const PendingBatch& pending) {
-  torch::Tensor host;
+HostBatch start_host_copy(PendingBatch pending) {
+  HostBatch out;
   if (pending.stats.defined()) {
-    const torch::Tensor all = pending.top.defined() ? torch::cat({pending.stats.flatten(), pending.top.flatten()})
-                                                    : pending.stats.flatten();
-    host = all.is_cuda() ? torch::empty(all.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true))
-                               .copy_(all)
-                         : all.contiguous();
+    out.device = pending.top.defined() ? torch::cat({pending.stats.flatten(), pending.top.flatten()})
+                                       : pending.stats.flatten();
+    if (out.device.is_cuda()) {
+      out.host = torch::empty(out.device.sizes(), torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(true));
+      out.host.copy_(out.device, /*non_blocking=*/true);
+      const c10::Device device = out.device.device();
+      out.copied = std::make_shared<c10::Event>(device.type());
+      out.copied->record(c10::impl::getDeviceGuardImpl(device.type())->getStream(device));
+    } else {
+      out.host = out.device.contiguous();
+    }
   }
-  const float* stats = host.defined() ? host.data_ptr<float>() : nullptr;
+  out.pending = std::move(pending);
+  return out;
+}
+
+std::vector<PooledDoc> finish_host(const HostBatch& batch) {
+  if (batch.copied) {
+    while (!batch.copied->query()) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  const PendingBatch& pending = batch.pending;
+  const float* stats = batch.host.defined() ? batch.host.data_ptr<float>() : nullptr;
   const int64_t d_sae = pending.stats.defined() ? pending.stats.size(2) : 0;
   const int64_t top_rows = pending.top.defined() ? pending.top.size(1) : 0;
   const float* top_values = stats ? stats + pending.stats.numel() : nullptr;
@@ -244,6 +263,8 @@ std::vector<PooledDoc> finish_batch(const PendingBatch& pending) {
   }
   return docs;
 }
+
+std::vector<PooledDoc> finish_batch(const PendingBatch& pending) { return finish_host(start_host_copy(pending)); }
 
 PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
                           int64_t doc_index, torch::Tensor* dense_max, int64_t block_rows) {

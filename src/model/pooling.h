@@ -1,7 +1,10 @@
 #pragma once
 // Per-document pooling of SAE activations: max, sum and count of tokens > 0, per feature, over a
 // token range; only features whose max is > 0 are kept.
+#include <c10/core/Event.h>
 #include <torch/torch.h>
+
+#include <memory>
 
 #include "io/encoded_h5.h"
 #include "model/sae.h"
@@ -67,6 +70,18 @@ struct PendingBatch {
 PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<PoolRange> docs, int64_t topk,
                         int64_t block_rows = kSaeBlockRows);
 std::vector<PooledDoc> finish_batch(const PendingBatch& pending);
+
+// finish_batch in two, for a pipelined encode: start_host_copy queues the batch's one device-to-host copy (on a
+// GPU into pinned memory, asynchronously, with an event after it) from the thread that queued the batch's work;
+// finish_host waits for that copy and makes the documents, on any thread, while the device runs the next batch.
+struct HostBatch {
+  PendingBatch pending;
+  torch::Tensor device;                // the results on the device, alive until the copy is done
+  torch::Tensor host;                  // [numel] float32 on the host
+  std::shared_ptr<c10::Event> copied;  // GPU only: recorded after the copy
+};
+HostBatch start_host_copy(PendingBatch pending);
+std::vector<PooledDoc> finish_host(const HostBatch& batch);
 
 // The activations of `features` ([n] int64 ids) on rows [begin, end) of x, in the blocks encode_and_pool uses:
 // [end - begin, n] float32 on x's device; for the same x, the values pooled there (the evidence pass, which
