@@ -5,8 +5,14 @@
 #include <tuple>
 #include <utility>
 
+#include <torch/torch.h>
+
+#include "app/encode_assemble.h"
 #include "core/error.h"
 #include "dist/mpi.h"
+#include "model/llama.h"
+#include "model/pooling.h"
+#include "model/sae.h"
 
 namespace saediff {
 
@@ -83,6 +89,31 @@ std::map<int64_t, std::vector<int32_t>> EvidenceCandidates::plan(MPI_Comm comm) 
   for (auto& [doc, fs] : plan) std::sort(fs.begin(), fs.end());
   kept_.clear();
   return plan;
+}
+
+std::vector<EvidenceValues> read_evidence(const std::map<int64_t, std::vector<int32_t>>& plan, SpoolSource& source,
+                                          const LlamaModel& model, const Sae& sae, std::vector<SetLayout>& sets) {
+  for (const auto& [doc, features] : plan) {
+    const size_t s = set_of(sets, doc);
+    for (int32_t f : features) {
+      sets[s].evidence_row.push_back(doc - sets[s].first_doc);
+      sets[s].evidence_feature.push_back(f);
+    }
+  }
+  std::vector<EvidenceValues> evidence;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < source.entries().size(); ++i) {
+    const auto it = plan.find(source.entries()[i].doc);
+    if (it == plan.end()) continue;
+    const spool::Record rec = source.record(i);
+    const torch::Tensor idx = torch::tensor(std::vector<int64_t>(it->second.begin(), it->second.end()), torch::kLong);
+    const torch::Tensor v = encode_feature_rows(sae, model.forward(rec.ids), rec.pool_begin, rec.pool_end, idx)
+                                .t()
+                                .contiguous()
+                                .to(torch::kCPU);  // [features, n_pooled]
+    evidence.push_back({rec.doc.doc_index, std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel())});
+  }
+  return evidence;
 }
 
 }  // namespace saediff

@@ -12,6 +12,12 @@
 #include "io/encoded_h5.h"
 
 namespace saediff {
+class SpoolSource;
+class LlamaModel;
+class Sae;
+}  // namespace saediff
+
+namespace saediff {
 
 // For every pair of sets (a, b), the n_features features with the largest c_b n_a - c_a n_b and the
 // n_features with the smallest (below zero) - the ranking `saediff diff` uses, per direction - unioned and
@@ -38,5 +44,11 @@ class EvidenceCandidates {
   std::vector<Candidate> kept_;
   size_t limit_;
 };
+
+// The evidence stage's read: every planned document in this rank's run of documents, read again alone by the
+// reader and the SAE, gives the exact per-token activations of its planned features ([features, n_pooled]).
+// Adds each planned (document, feature) to its set's evidence rows, in plan order, on every rank.
+std::vector<EvidenceValues> read_evidence(const std::map<int64_t, std::vector<int32_t>>& plan, SpoolSource& source,
+                                          const LlamaModel& model, const Sae& sae, std::vector<SetLayout>& sets);
 
 }  // namespace saediff
