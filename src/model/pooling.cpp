@@ -99,9 +99,15 @@ void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, P
   topk_to_doc(v.data_ptr<float>(), i.data_ptr<float>(), v.size(0), v.size(1), k, doc);
 }
 
+int64_t sae_block_rows(const torch::Device& device, int64_t d_sae) {
+  if (device.is_cuda()) return kSaeBlockRows;
+  return std::clamp<int64_t>(kCpuBlockBytes / (4 * std::max<int64_t>(d_sae, 1)), 16, kSaeBlockRows);
+}
+
 PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<PoolRange> docs, int64_t topk,
                         int64_t block_rows) {
   SAEDIFF_CHECK(x.dim() == 2, "pool_batch expects [n_token, d_model]");
+  if (block_rows == 0) block_rows = sae_block_rows(x.device(), sae.d_sae());
   SAEDIFF_CHECK(block_rows > 0 && topk >= 0, "pool_batch needs block_rows > 0 and topk >= 0");
   PendingBatch out;
   out.topk = topk;
@@ -132,13 +138,15 @@ PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<Pool
   };
   std::vector<torch::Tensor> maxes, sums, counts, top_values, top_ids;
   for (size_t p0 = 0; p0 < pieces.size();) {
-    // The next block: as many pieces as fit in block_rows once padded to the longest of them.
-    int64_t longest = pieces[p0].rows;
+    // The next block: as many pieces as fit in block_rows once padded to the longest of them, while padding
+    // stays under a quarter of the block's rows (a batch's documents come longest first, so few are cut off).
+    int64_t longest = pieces[p0].rows, real_rows = pieces[p0].rows;
     size_t p1 = p0 + 1;
     for (; p1 < pieces.size(); ++p1) {
-      const int64_t l = std::max(longest, pieces[p1].rows);
-      if (l * static_cast<int64_t>(p1 - p0 + 1) > block_rows) break;
+      const int64_t l = std::max(longest, pieces[p1].rows), padded = l * static_cast<int64_t>(p1 - p0 + 1);
+      if (padded > block_rows || 4 * (real_rows + pieces[p1].rows) < 3 * padded) break;
       longest = l;
+      real_rows += pieces[p1].rows;
     }
     const auto n = static_cast<int64_t>(p1 - p0);
     // Pieces back to back and all of one length are a plain slice of x; otherwise gather them, padded.
@@ -276,6 +284,7 @@ PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin,
 
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
                                   const torch::Tensor& features, int64_t block_rows) {
+  if (block_rows == 0) block_rows = sae_block_rows(x.device(), sae.d_sae());
   SAEDIFF_CHECK(x.dim() == 2 && 0 <= begin && begin <= end && end <= x.size(0) && block_rows > 0,
                 "encode_feature_rows: bad range or block size");
   const torch::Tensor idx = features.to(x.device(), torch::kLong);

@@ -37,16 +37,22 @@ void token_topk(const torch::Tensor& f, int64_t begin, int64_t end, int64_t k, P
 // are never encoded. Same values as the two-step form, except that sums add block by block (float32, the
 // order may differ in the last bits). `dense_max` as in pool_features.
 constexpr int64_t kSaeBlockRows = 4096;
+constexpr int64_t kCpuBlockBytes = int64_t{8} << 20;
+// The block size (block_rows = 0 below): kSaeBlockRows on a GPU, where big GEMMs pay; on a CPU as many rows as
+// keep a block's float32 activations within kCpuBlockBytes, so that the pooling passes over them run from cache
+// (16 to kSaeBlockRows rows).
+int64_t sae_block_rows(const torch::Device& device, int64_t d_sae);
 PooledDoc encode_and_pool(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end, int64_t topk,
-                          int64_t doc_index, torch::Tensor* dense_max = nullptr, int64_t block_rows = kSaeBlockRows);
+                          int64_t doc_index, torch::Tensor* dense_max = nullptr, int64_t block_rows = 0);
 
 // The SAE and pooling of a whole batch, in two halves, so that the work queued on the device does not grow with
 // the number of documents in it and reaches the host in one copy. pool_batch queues it and returns at once
 // (nothing waits for the device); finish_batch copies every result to the host in one transfer (into pinned
 // memory on a GPU) and makes the sparse documents.
 //
-// Each document's pooled rows are cut into pieces of at most `block_rows`; pieces are gathered into blocks of
-// at most `block_rows` rows, padded to the block's longest piece, so that a block is one fused GEMM + ReLU
+// Each document's pooled rows are cut into pieces of at most `block_rows`; consecutive pieces are gathered into
+// blocks of at most `block_rows` rows, padded to the block's longest piece (padding under a quarter of a
+// block's rows), so that a block is one fused GEMM + ReLU
 // ([rows, d_model] x [d_model, d_sae], spanning documents) and one max, one sum and one count over its
 // [pieces, longest, d_sae] view (padding rows are zeroed: activations are >= 0, so they change nothing), and
 // one top-k over its rows. Only a document longer than `block_rows` pooled tokens has its pieces combined
@@ -68,7 +74,7 @@ struct PendingBatch {
   int64_t topk = 0, kept = 0;  // kept: k' = min(topk, d_sae)
 };
 PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<PoolRange> docs, int64_t topk,
-                        int64_t block_rows = kSaeBlockRows);
+                        int64_t block_rows = 0);
 std::vector<PooledDoc> finish_batch(const PendingBatch& pending);
 
 // finish_batch in two, for a pipelined encode: start_host_copy queues the batch's one device-to-host copy (on a
@@ -87,6 +93,6 @@ std::vector<PooledDoc> finish_host(const HostBatch& batch);
 // [end - begin, n] float32 on x's device; for the same x, the values pooled there (the evidence pass, which
 // reads its documents alone rather than in their batch, so its x can differ from encode's in the last bits).
 torch::Tensor encode_feature_rows(const Sae& sae, const torch::Tensor& x, int64_t begin, int64_t end,
-                                  const torch::Tensor& features, int64_t block_rows = kSaeBlockRows);
+                                  const torch::Tensor& features, int64_t block_rows = 0);
 
 }  // namespace saediff
