@@ -1,14 +1,16 @@
 // Reader throughput: layers 0..L of the Llama reader over packed batches, at several batch token budgets.
 //   mpirun -np N build/bench/bench_forward [--shape tiny|llama3-8b | --model DIR] [--layer L] [--tokens T]
 //                                          [--budgets 512,2048,8192] [--batch-tokens-total N] [--reps R]
-//                                          [--dtype float32|bfloat16] [--device cpu|cuda] [--peak-tflops P] [--json]
+//                                          [--dtype float32|bfloat16] [--device cpu|cuda] [--peak-tflops P]
+//                                          [--unfused residual,mlp,norm] [--json]
 // Documents of T random tokens are packed, without padding, into batches of floor(budget / T) documents (at least
 // one) and run through LlamaModel::forward_packed, as encode does. Each budget runs the same documents (enough
 // for the largest budget, or --batch-tokens-total), once to warm up and then R timed times; the slowest rank's
 // time counts. TFLOP/s counts the projections, the MLP and causal attention (bench_util.h); with --peak-tflops
 // (H100 SXM bf16 dense: 989) it also prints the fraction of peak. The correctness column runs the first
 // document alone and compares its rows with its rows in the packed batch (max |diff| relative to max |x|; wrong
-// above 1e-4 in float32, 3e-2 in bfloat16).
+// above 1e-4 in float32, 3e-2 in bfloat16). --unfused turns fusions off (LlamaModel::Fusion), to measure what each
+// one pays: residual (the residual add inside addmm), mlp (SiLU * up in place), norm (at::rms_norm).
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -29,7 +31,7 @@ using namespace saediff;
 int main(int argc, char** argv) {
   mpi::Environment env(&argc, &argv);
   CLI::App app{"bench_forward: reader tokens/s over packed batches"};
-  std::string shape = "tiny", model_dir, budgets_text = "512,2048,8192";
+  std::string shape = "tiny", model_dir, budgets_text = "512,2048,8192", unfused_text;
   int layer = -1;
   int64_t n_token = 512, total_tokens = 0;
   double peak_tflops = 0;
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--budgets", budgets_text, "Batch token budgets, comma-separated");
   app.add_option("--batch-tokens-total", total_tokens, "Tokens per repetition (default: the largest budget)");
   app.add_option("--peak-tflops", peak_tflops, "The device's peak TFLOP/s in --dtype, for the fraction of peak");
+  app.add_option("--unfused", unfused_text, "Fusions to turn off, comma-separated: residual, mlp, norm");
   bench::add_torch_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
@@ -57,8 +60,19 @@ int main(int argc, char** argv) {
   const torch::Device device = select_device(o.device);
   const torch::Dtype dtype = parse_dtype(o.dtype);
   Timer load_timer;
-  const LlamaModel model = model_dir.empty() ? LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1)
-                                             : LlamaModel::load(model_dir, layer, dtype, device);
+  LlamaModel model = model_dir.empty() ? LlamaModel::random(bench::shape_config(shape), layer, dtype, device, 1)
+                                       : LlamaModel::load(model_dir, layer, dtype, device);
+  {
+    LlamaModel::Fusion fusion;
+    std::stringstream in(unfused_text);
+    for (std::string item; std::getline(in, item, ',');) {
+      if (item == "residual") fusion.residual_addmm = false;
+      else if (item == "mlp") fusion.inplace_mlp = false;
+      else if (item == "norm") fusion.rms_norm_op = false;
+      else SAEDIFF_FAIL("--unfused: unknown fusion '" + item + "' (residual, mlp or norm)");
+    }
+    model.set_fusion(fusion);
+  }
   if (device.is_cuda()) torch::cuda::synchronize();
   const double load_s = load_timer.seconds();
   const LlamaConfig& c = model.config();
@@ -96,7 +110,7 @@ int main(int argc, char** argv) {
   out.update({{"dtype", o.dtype}, {"weights", model_dir.empty() ? "random " + shape : model_dir}, {"layer", layer},
               {"d_model", c.d_model}, {"d_ff", c.d_ff}, {"n_head", c.n_head}, {"n_kv_head", c.n_kv_head},
               {"doc_tokens", n_token}, {"docs_per_rank", n_doc}, {"reps", o.reps}, {"flops_per_token", flops_per_token},
-              {"peak_tflops", peak_tflops}, {"weight_bytes", model.weight_bytes()}, {"load_s", load_s},
+              {"peak_tflops", peak_tflops}, {"unfused", unfused_text}, {"weight_bytes", model.weight_bytes()}, {"load_s", load_s},
               {"memory", memory}, {"rows", rows}});
   if (o.json) {
     std::printf("%s\n", out.dump().c_str());

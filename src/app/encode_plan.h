@@ -1,5 +1,5 @@
 #pragma once
-// Encode, stage 1 of 6 (plan, dispatch, read, reduce, assemble, evidence): what there is to encode.
+// Encode stage: plan (run_encode composes plan, dispatch, read, assemble, reduce, evidence): what there is to encode.
 // Rank 0 reads the responses and what an earlier, interrupted run of the same --out left in the spool; every
 // rank learns the sets. Rank 0 then packs every document (not only the pending ones) into batches of about
 // --batch-tokens, longest first, and the batches into the chunks it hands out. A batch runs through the reader as

@@ -1,5 +1,5 @@
 #pragma once
-// Encode, stage 3 of 6 (plan, dispatch, read, reduce, assemble, evidence): read. A rank's reader turns each
+// Encode stage: read (run_encode composes plan, dispatch, read, assemble, reduce, evidence). A rank's reader turns each
 // chunk the dispatcher hands it into spool records. Per batch: tokenize and pack (host), the packed forward pass
 // to layer L and the SAE and pooling of the whole batch (device), then the sparse rows, the text and the spool
 // append (host). The three run as a pipeline: while batch N runs on the device, a host thread tokenizes batch N+1

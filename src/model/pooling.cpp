@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -136,10 +137,20 @@ PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<Pool
   const auto on_device = [&](const std::vector<int64_t>& v) {
     return torch::tensor(v, torch::kLong).to(x.device(), /*non_blocking=*/true);
   };
-  std::vector<torch::Tensor> maxes, sums, counts, top_values, top_ids;
+  // The blocks, planned on the host first: as many consecutive pieces as fit in block_rows once padded to the
+  // longest of them, while padding stays under a quarter of the block's rows (a batch's documents come longest
+  // first, so few are cut off). Pieces back to back and all of one length are a plain slice of x; the others
+  // are gathered, padded, by rows of one index for the whole batch, so that each block is a fixed number of
+  // operations and the batch sends three index tensors to the device, not three per block.
+  struct Block {
+    size_t p0 = 0, p1 = 0;
+    int64_t longest = 0, gather = -1;  // gather: the block's first entry in `source`, or -1 for a slice of x
+  };
+  std::vector<Block> blocks;
+  std::vector<int64_t> source, real;  // gathered rows of x; rows of the joined top-k that hold a token
+  std::vector<float> mask;            // 1 for a gathered row that holds a token, 0 for padding
+  int64_t top_rows = 0;
   for (size_t p0 = 0; p0 < pieces.size();) {
-    // The next block: as many pieces as fit in block_rows once padded to the longest of them, while padding
-    // stays under a quarter of the block's rows (a batch's documents come longest first, so few are cut off).
     int64_t longest = pieces[p0].rows, real_rows = pieces[p0].rows;
     size_t p1 = p0 + 1;
     for (; p1 < pieces.size(); ++p1) {
@@ -148,75 +159,80 @@ PendingBatch pool_batch(const Sae& sae, const torch::Tensor& x, std::vector<Pool
       longest = l;
       real_rows += pieces[p1].rows;
     }
-    const auto n = static_cast<int64_t>(p1 - p0);
-    // Pieces back to back and all of one length are a plain slice of x; otherwise gather them, padded.
     bool dense = true;
     for (size_t p = p0; p < p1 && dense; ++p) {
       dense = pieces[p].rows == longest && pieces[p].start == pieces[p0].start + static_cast<int64_t>(p - p0) * longest;
     }
-    torch::Tensor f;  // [n * longest, d_sae] float32 activations, padding rows zero
-    std::vector<int64_t> real;  // rows of f that hold a token (padded blocks only)
-    if (dense) {
-      f = sae.encode(x.narrow(0, pieces[p0].start, n * longest));
-    } else {
-      std::vector<int64_t> source(static_cast<size_t>(n * longest));
-      std::vector<float> mask(static_cast<size_t>(n * longest), 0.0f);
-      for (int64_t k = 0; k < n; ++k) {
-        const Piece& piece = pieces[p0 + static_cast<size_t>(k)];
-        for (int64_t t = 0; t < longest; ++t) {
-          source[static_cast<size_t>(k * longest + t)] = piece.start + std::min(t, piece.rows - 1);
-          if (t < piece.rows) {
-            mask[static_cast<size_t>(k * longest + t)] = 1.0f;
-            real.push_back(k * longest + t);
-          }
-        }
+    Block block{p0, p1, longest, dense ? -1 : static_cast<int64_t>(source.size())};
+    for (size_t p = p0; p < p1; ++p) {
+      for (int64_t t = 0; t < longest; ++t, ++top_rows) {
+        const bool token = t < pieces[p].rows;
+        if (token) real.push_back(top_rows);
+        if (dense) continue;
+        source.push_back(pieces[p].start + std::min(t, pieces[p].rows - 1));
+        mask.push_back(token ? 1.0f : 0.0f);
       }
-      f = sae.encode(x.index_select(0, on_device(source)));
-      f.mul_(torch::tensor(mask).to(f.device(), /*non_blocking=*/true).unsqueeze(1));
     }
-    const torch::Tensor fv = f.view({n, longest, f.size(1)});
+    blocks.push_back(block);
+    p0 = p1;
+  }
+  torch::Tensor source_d, mask_d;
+  if (!source.empty()) {
+    source_d = on_device(source);
+    mask_d = torch::tensor(mask).to(x.device(), /*non_blocking=*/true).unsqueeze(1);
+  }
+  std::vector<torch::Tensor> maxes, sums, counts, top_values, top_ids;
+  for (const Block& block : blocks) {
+    const auto n = static_cast<int64_t>(block.p1 - block.p0), rows = n * block.longest;
+    torch::Tensor f;  // [rows, d_sae] float32 activations, padding rows zero
+    if (block.gather < 0) {
+      f = sae.encode(x.narrow(0, pieces[block.p0].start, rows));
+    } else {
+      f = sae.encode(x.index_select(0, source_d.narrow(0, block.gather, rows)));
+      f.mul_(mask_d.narrow(0, block.gather, rows));
+    }
+    const torch::Tensor fv = f.view({n, block.longest, f.size(1)});
     maxes.push_back(fv.amax(1));
     sums.push_back(fv.sum(1));
     counts.push_back(fv.gt(0).sum(1, /*keepdim=*/false, torch::kFloat32));  // exact below 2^24 rows
     if (out.kept > 0) {
       auto [v, i] = f.topk(out.kept, 1, true, true);
-      if (!dense) {
-        const torch::Tensor rows = on_device(real);
-        v = v.index_select(0, rows);
-        i = i.index_select(0, rows);
-      }
       top_values.push_back(v);
       top_ids.push_back(i.to(torch::kFloat32));  // feature ids < 2^24: exact in float32
     }
-    p0 = p1;
   }
   const auto join = [](const std::vector<torch::Tensor>& parts) {
     return parts.size() == 1 ? parts[0] : torch::cat(parts);
   };
   torch::Tensor stats = torch::stack({join(maxes), join(sums), join(counts)}, 1);  // [n_pieces, 3, d_sae]
   if (pieces.size() != pieces_of.size()) {
-    // Documents longer than a block: combine their pieces, in order (deterministic on every device). Runs of
-    // one-piece documents are taken whole, so the work grows with the long documents only.
-    std::vector<torch::Tensor> rows;
-    int64_t p = 0, run = 0;
-    for (const int64_t c : pieces_of) {
-      if (c == 1) {
-        ++run;
-        ++p;
-        continue;
-      }
-      if (run > 0) rows.push_back(stats.narrow(0, p - run, run));
-      run = 0;
-      const torch::Tensor s = stats.narrow(0, p, c);
-      rows.push_back(torch::stack({s.select(1, 0).amax(0), s.select(1, 1).sum(0), s.select(1, 2).sum(0)}).unsqueeze(0));
-      p += c;
+    // Documents longer than a block: combine their pieces, in order (deterministic on every device), all the
+    // documents of one piece count at once, so that the work grows with the number of distinct counts (few: a
+    // batch's documents are of similar length), not with the number of documents.
+    std::map<int64_t, std::pair<std::vector<int64_t>, std::vector<int64_t>>> by_count;  // count: rows, pieces
+    std::vector<int64_t> first(pieces_of.size());
+    for (size_t j = 0, p = 0; j < pieces_of.size(); p += static_cast<size_t>(pieces_of[j]), ++j) {
+      first[j] = static_cast<int64_t>(p);
+      if (pieces_of[j] == 1) continue;
+      auto& [rows, from] = by_count[pieces_of[j]];
+      rows.push_back(static_cast<int64_t>(j));
+      for (int64_t k = 0; k < pieces_of[j]; ++k) from.push_back(static_cast<int64_t>(p) + k);
     }
-    if (run > 0) rows.push_back(stats.narrow(0, p - run, run));
-    stats = join(rows);
+    torch::Tensor combined = stats.index_select(0, on_device(first));  // one-piece documents' rows as they are
+    for (const auto& [c, rows_from] : by_count) {
+      const auto n_doc = static_cast<int64_t>(rows_from.first.size());
+      const torch::Tensor s = stats.index_select(0, on_device(rows_from.second)).view({n_doc, c, 3, stats.size(2)});
+      combined.index_copy_(0, on_device(rows_from.first),
+                           torch::stack({s.select(2, 0).amax(1), s.select(2, 1).sum(1), s.select(2, 2).sum(1)}, 1));
+    }
+    stats = combined;
   }
   out.stats = stats;
   out.max = stats.select(1, 0);
-  if (out.kept > 0) out.top = torch::stack({join(top_values), join(top_ids)});  // [2, rows, k']
+  if (out.kept > 0) {
+    out.top = torch::stack({join(top_values), join(top_ids)});  // [2, rows, k'], padding rows included
+    if (static_cast<int64_t>(real.size()) < top_rows) out.top = out.top.index_select(1, on_device(real));
+  }
   return out;
 }
 

@@ -141,22 +141,30 @@ TEST(BatchOps, SixtyFourDocumentsRunTheOperationsOfEight) {
   const LlamaModel m = LlamaModel::random(small_config(), 1, torch::kFloat32, torch::kCPU, 22);
   const Sae sae = Sae::random(32, 512, torch::kFloat32, torch::kCPU, 6, -0.1);
   std::string names;
-  const auto ops = [&](int64_t n_doc, int64_t n_token) {
+  const auto ops = [&](int64_t n_doc, int64_t n_token, int64_t block_rows = 0) {
     const Packed p = pack(std::vector<int64_t>(static_cast<size_t>(n_doc), n_token), 3);
     std::vector<PoolRange> ranges;
     for (int64_t i = 0; i < n_doc; ++i) ranges.push_back({i * n_token, n_token, 5, n_token - 1, i});  // a template's rows left out
     const OpCounter counter(/*by_name=*/true);
     const torch::Tensor x = m.forward_packed(p.ids, p.lengths);
     const int64_t reader = counter.count();
-    const std::vector<PooledDoc> docs = finish_batch(pool_batch(sae, x, ranges, 8));
+    const std::vector<PooledDoc> docs = finish_batch(pool_batch(sae, x, ranges, 8, block_rows));
     EXPECT_EQ(docs.size(), static_cast<size_t>(n_doc));
-    names += "\n" + std::to_string(n_doc) + " x " + std::to_string(n_token) + ": reader " + std::to_string(reader) +
+    names += "\n" + std::to_string(n_doc) + " x " + std::to_string(n_token) + ", block rows " +
+             std::to_string(block_rows) + ": reader " + std::to_string(reader) +
              ", SAE and pooling " + std::to_string(counter.count() - reader) + "; " + counter.most_frequent(8);
     return counter.count();
   };
   const int64_t many = ops(64, 64), few = ops(8, 512);
   EXPECT_GT(few, 50);  // the counter sees the operations
   EXPECT_LE(std::abs(many - few), few / 10) << names;
+  // Blocks smaller than the long documents (a CPU's blocks at a wide SAE): the long documents' pieces are
+  // combined, all of them at once, and the short ones share gathered, padded blocks, which cost a few operations
+  // more than slices (a narrow of the batch's index and of its mask, and the mask's multiply): 32 blocks either
+  // way. Twice the documents in the same blocks cost nothing more.
+  const int64_t many_blocks = ops(64, 64, 128), few_blocks = ops(8, 512, 128), most_blocks = ops(128, 32, 128);
+  EXPECT_LE(std::abs(many_blocks - few_blocks), few_blocks / 5) << names;
+  EXPECT_LE(std::abs(most_blocks - many_blocks), many_blocks / 10) << names;
   // Mixed lengths pad and gather, a constant number of operations more.
   std::vector<int64_t> mixed;
   for (int i = 0; i < 64; ++i) mixed.push_back(48 + (i * 37) % 33);
