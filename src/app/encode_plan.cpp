@@ -180,11 +180,12 @@ void EncodePlan::make_batches(int64_t batch_tokens, int64_t chunk_tokens, int n_
   std::vector<int64_t> estimate;  // tokens, before tokenizing: ~4 bytes a token, plus the template's 31
   estimate.reserve(docs_.size());
   for (const Doc& d : docs_) estimate.push_back(static_cast<int64_t>(outcomes_[d.record].response->size()) / 4 + 31);
-  // A small corpus still makes batches enough to spread over the ranks: at most 1/64 of all its tokens each
-  // (a function of the corpus, not of the ranks or of what is already done).
+  // A small corpus still makes batches enough to spread over the ranks: at most 1/64 of all its tokens each, but
+  // not under kMinBatchTokens, where a batch's fixed cost (its operations, a few hundred whatever it holds)
+  // would outweigh its work (a function of the corpus, not of the ranks or of what is already done).
   int64_t corpus_tokens = 0;
   for (int64_t e : estimate) corpus_tokens += e;
-  const int64_t batch_budget = std::clamp<int64_t>(corpus_tokens / 64, 1, batch_tokens);
+  const int64_t batch_budget = std::min(batch_tokens, std::max(corpus_tokens / 64, kMinBatchTokens));
   std::vector<int64_t> batch_estimate;
   int64_t total = 0;
   for (std::vector<size_t>& batch : plan_chunks(estimate, batch_budget)) {

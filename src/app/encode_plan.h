@@ -38,6 +38,8 @@ class EncodePlan {
   // Collective. Reads the responses and scans the spool (rank 0), opening it with the run's fingerprint.
   static EncodePlan make(const EncodeConfig& config, const std::string& tokenizer_path, const std::string& spool_dir);
   // Rank 0 (a no-op elsewhere): the batches of the corpus and the chunks of the batches that hold pending documents.
+  // Batches hold about min(batch_tokens, max(corpus tokens / 64, kMinBatchTokens)) tokens.
+  static constexpr int64_t kMinBatchTokens = 4096;
   void make_batches(int64_t batch_tokens, int64_t chunk_tokens, int n_rank);
   size_t n_chunks() const { return chunks_.size(); }
   // Rank 0: chunk c as the dispatcher sends it (per batch, per document: index, set, hash, whether to write its
