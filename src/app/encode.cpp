@@ -69,6 +69,69 @@ void log_load_balance(const std::vector<WorkProgress>& ranks, double wall) {
            "% over the mean), wall ", wall, " s");
 }
 
+// The configuration with repo ids resolved in the local Hugging Face cache, or an error naming what is missing.
+EncodeConfig checked_config(const EncodeConfig& given) {
+  EncodeConfig config = given;
+  if (!config.model.empty()) config.model = resolve_model_dir(config.model);
+  if (!config.sae.empty()) config.sae = resolve_checkpoint_file(config.sae);
+  SAEDIFF_CHECK(!config.responses.empty(), "encode needs --responses FILE.jsonl");
+  SAEDIFF_CHECK(!config.model.empty(), "encode needs --model DIR");
+  SAEDIFF_CHECK(!config.sae.empty(), "encode needs --sae FILE");
+  SAEDIFF_CHECK(!config.out.empty(), "encode needs --out FILE.h5");
+  SAEDIFF_CHECK(config.layer >= 0, "--layer must be >= 0");
+  SAEDIFF_CHECK(config.chunk_tokens > 0, "--chunk-tokens must be positive");
+  SAEDIFF_CHECK(config.batch_tokens > 0, "--batch-tokens must be positive");
+  SAEDIFF_CHECK(config.reduce == "auto" || config.reduce == "mpi" || config.reduce == "nccl",
+                "unknown --reduce '", config.reduce, "': expected auto, mpi or nccl");
+  return config;
+}
+
+// Rank 0's progress line: documents, tokens, rate, ETA (by bytes of text) and the largest rank's memory.
+void log_progress(const std::vector<WorkProgress>& ranks, int64_t n_resumed, int64_t n_doc, int64_t pending_bytes, double t) {
+  int64_t docs = n_resumed, tokens = 0, bytes = 0, rss = 0;
+  for (const WorkProgress& p : ranks) {
+    docs += p.docs;
+    tokens += p.tokens;
+    bytes += p.bytes;
+    rss = std::max(rss, p.rss_bytes);
+  }
+  const double eta = bytes > 0 ? static_cast<double>(pending_bytes - bytes) * t / static_cast<double>(bytes) : NAN;
+  char memory[32];
+  std::snprintf(memory, sizeof memory, "%.2f", gib(rss));
+  log_info("encode: ", docs, "/", n_doc, " documents (", n_doc > 0 ? 100 * docs / n_doc : 100, "%), ", tokens,
+           " tokens, ", static_cast<int64_t>(t > 0 ? static_cast<double>(tokens) / t : 0), " tokens/s, ETA ",
+           duration_text(eta), "; largest rank resident ", memory, " GiB");
+}
+
+// encoded.h5's attributes: what the file was made with (never a secret).
+EncodedAttrs encoded_attrs(const EncodeConfig& config, const std::string& resolved_config, PoolScope scope,
+                           ReduceBackend backend, const torch::Device& device, const std::string& tokenizer_path,
+                           const std::string& tokenizer_sha256, int64_t d_model) {
+  EncodedAttrs attrs;
+  attrs.text = {{"model", config.model},      {"sae", config.sae},          {"pooling", pool_scope_name(scope)},
+                {"dtype", config.dtype},      {"config", resolved_config},  {"version", kVersion},
+                {"commit", kGitCommit},       {"reduce", backend == ReduceBackend::nccl ? "nccl" : "mpi"},
+                {"device", device.is_cuda() ? "cuda" : "cpu"},               {"tokenizer", tokenizer_path}};
+  attrs.text["tokenizer_sha256"] = tokenizer_sha256;
+  attrs.integer = {{"layer", config.layer}, {"d_model", d_model}, {"n_rank", mpi::comm_size()},
+                   {"token_topk", config.token_topk}, {"evidence_features", config.evidence_features},
+                   {"evidence_docs", config.evidence_docs}};
+  attrs.threshold = config.threshold;
+  return attrs;
+}
+
+// The "timings" attribute: the phases' seconds and counts, and the per-rank load (for users and benchmarks; never
+// compared between runs).
+std::string timings_json(const std::vector<WorkProgress>& loads, nlohmann::json phases) {
+  nlohmann::json per_rank = nlohmann::json::array();
+  for (const WorkProgress& p : loads) {
+    per_rank.push_back({{"chunks", p.chunks}, {"docs", p.docs}, {"tokens", p.tokens}, {"busy_s", p.busy_s},
+                        {"wait_s", p.wait_s}, {"peak_rss_bytes", p.peak_rss_bytes}});
+  }
+  phases["ranks"] = per_rank;
+  return phases.dump();
+}
+
 }  // namespace
 
 torch::Dtype parse_dtype(const std::string& name) {
@@ -110,24 +173,12 @@ void set_torch_threads(int threads) {
 }
 
 EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_config) {
-  // Folders and files, or repo ids resolved in the local Hugging Face cache.
-  EncodeConfig config = given;
-  if (!config.model.empty()) config.model = resolve_model_dir(config.model);
-  if (!config.sae.empty()) config.sae = resolve_checkpoint_file(config.sae);
-  SAEDIFF_CHECK(!config.responses.empty(), "encode needs --responses FILE.jsonl");
-  SAEDIFF_CHECK(!config.model.empty(), "encode needs --model DIR");
-  SAEDIFF_CHECK(!config.sae.empty(), "encode needs --sae FILE");
-  SAEDIFF_CHECK(!config.out.empty(), "encode needs --out FILE.h5");
-  SAEDIFF_CHECK(config.layer >= 0, "--layer must be >= 0");
-  SAEDIFF_CHECK(config.chunk_tokens > 0, "--chunk-tokens must be positive");
-  SAEDIFF_CHECK(config.batch_tokens > 0, "--batch-tokens must be positive");
+  const EncodeConfig config = checked_config(given);
   const PoolScope scope = parse_pool_scope(config.pool);
   const torch::Dtype dtype = parse_dtype(config.dtype);
   const torch::Device device = select_device(config.device, config.share_gpus);
   const int rank = mpi::comm_rank();
   const int n_rank = mpi::comm_size();
-  SAEDIFF_CHECK(config.reduce == "auto" || config.reduce == "mpi" || config.reduce == "nccl",
-                "unknown --reduce '", config.reduce, "': expected auto, mpi or nccl");
   const ReduceBackend backend =
       config.reduce == "nccl" || (config.reduce == "auto" && device.is_cuda() && nccl_usable()) ? ReduceBackend::nccl
                                                                                                  : ReduceBackend::mpi;
@@ -175,20 +226,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   const Timer encode_timer;
   hooks.report_seconds = config.progress_seconds > 0 ? config.progress_seconds : 1e300;
   hooks.report = [&](const std::vector<WorkProgress>& ranks) {
-    int64_t docs = n_resumed, tokens = 0, bytes = 0, rss = 0;
-    for (const WorkProgress& p : ranks) {
-      docs += p.docs;
-      tokens += p.tokens;
-      bytes += p.bytes;
-      rss = std::max(rss, p.rss_bytes);
-    }
-    const double t = encode_timer.seconds();
-    const double eta = bytes > 0 ? static_cast<double>(plan.pending_bytes - bytes) * t / static_cast<double>(bytes) : NAN;
-    char memory[32];
-    std::snprintf(memory, sizeof memory, "%.2f", gib(rss));
-    log_info("encode: ", docs, "/", n_doc, " documents (", n_doc > 0 ? 100 * docs / n_doc : 100, "%), ", tokens,
-             " tokens, ", static_cast<int64_t>(t > 0 ? static_cast<double>(tokens) / t : 0), " tokens/s, ETA ",
-             duration_text(eta), "; largest rank resident ", memory, " GiB");
+    log_progress(ranks, n_resumed, n_doc, plan.pending_bytes, encode_timer.seconds());
   };
   const std::vector<WorkProgress> loads = dispatch_chunks(MPI_COMM_WORLD, plan.n_chunks(), hooks);
   const double encode_s = encode_timer.seconds();
@@ -213,17 +251,9 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   const double reduce_s = reduce_timer.seconds();
 
   // The file: rank 0's strings, every rank's run of documents streamed from the spool, then the evidence.
-  EncodedAttrs attrs;
-  attrs.text = {{"model", config.model},      {"sae", config.sae},          {"pooling", pool_scope_name(scope)},
-                {"dtype", config.dtype},      {"config", resolved_config},  {"version", kVersion},
-                {"commit", kGitCommit},       {"reduce", backend == ReduceBackend::nccl ? "nccl" : "mpi"},
-                {"device", device.is_cuda() ? "cuda" : "cpu"},               {"tokenizer", tokenizer_path}};
   mpi::broadcast(plan.tokenizer_sha256);
-  attrs.text["tokenizer_sha256"] = plan.tokenizer_sha256;
-  attrs.integer = {{"layer", config.layer}, {"d_model", model.config().d_model}, {"n_rank", n_rank},
-                   {"token_topk", config.token_topk}, {"evidence_features", config.evidence_features},
-                   {"evidence_docs", config.evidence_docs}};
-  attrs.threshold = config.threshold;
+  const EncodedAttrs attrs = encoded_attrs(config, resolved_config, scope, backend, device, tokenizer_path,
+                                           plan.tokenizer_sha256, model.config().d_model);
   const std::filesystem::path out_dir = std::filesystem::path(config.out).parent_path();
   if (rank == 0 && !out_dir.empty()) std::filesystem::create_directories(out_dir);
   mpi::barrier();
@@ -245,14 +275,9 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   // Timings and the per-rank load, for users and benchmarks (never compared between runs).
   std::string timings;
   if (rank == 0) {
-    nlohmann::json per_rank = nlohmann::json::array();
-    for (const WorkProgress& p : loads) {
-      per_rank.push_back({{"chunks", p.chunks}, {"docs", p.docs}, {"tokens", p.tokens}, {"busy_s", p.busy_s},
-                          {"wait_s", p.wait_s}, {"peak_rss_bytes", p.peak_rss_bytes}});
-    }
-    timings = nlohmann::json{{"setup_s", setup_s}, {"load_s", load_s}, {"encode_s", encode_s}, {"reduce_s", reduce_s}, {"write_s", write_s},
-                             {"evidence_s", evidence_s}, {"total_s", total_timer.seconds()}, {"n_resumed", n_resumed},
-                             {"n_tokens", n_tokens}, {"ranks", per_rank}}.dump();
+    timings = timings_json(loads, {{"setup_s", setup_s}, {"load_s", load_s}, {"encode_s", encode_s},
+                                   {"reduce_s", reduce_s}, {"write_s", write_s}, {"evidence_s", evidence_s},
+                                   {"total_s", total_timer.seconds()}, {"n_resumed", n_resumed}, {"n_tokens", n_tokens}});
   }
   mpi::broadcast(timings);
   writer.write_attr("timings", timings);
