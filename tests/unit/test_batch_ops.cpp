@@ -3,39 +3,18 @@
 // a batch of 64 short documents runs as many ATen operations as one of 8 long ones with the same tokens.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "core/error.h"
 #include "model/llama.h"
 #include "model/op_counter.h"
 #include "model/pooling.h"
 #include "model/sae.h"
+#include "tiny_llama.h"
 
 namespace saediff {
 namespace {
 
-LlamaConfig small_config() {
-  LlamaConfig c;
-  c.vocab_size = 300;
-  c.d_model = 32;
-  c.d_ff = 64;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_kv_head = 2;
-  c.head_dim = 8;
-  c.rope.rope_type = "llama3";
-  c.rope.factor = 8.0;
-  c.rope.original_max_position_embeddings = 16;
-  return c;
-}
-
-std::vector<int32_t> random_ids(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> pick(0, 299);
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (auto& id : ids) id = pick(rng);
-  return ids;
-}
+using test::random_ids;
+using test::tiny_config;
 
 struct Packed {
   std::vector<int32_t> ids;
@@ -61,7 +40,7 @@ double rel_err(const torch::Tensor& got, const torch::Tensor& want) {
 // Float32 on the CPU, 1e-5 relative against each document read alone; each fusion off gives the same rows.
 TEST(BatchOps, GroupedAttentionMatchesOneDocumentAtATime) {
   torch::NoGradGuard no_grad;
-  LlamaModel m = LlamaModel::random(small_config(), 1, torch::kFloat32, torch::kCPU, 21);
+  LlamaModel m = LlamaModel::random(tiny_config(), 1, torch::kFloat32, torch::kCPU, 21);
   for (const std::vector<int64_t>& lengths :
        {std::vector<int64_t>{16, 16, 16, 16}, {16, 9, 16, 30, 16}, {40, 38, 37, 1, 2, 35}, {5}, {64, 3, 3, 3, 64}}) {
     const Packed p = pack(lengths, 7);
@@ -138,7 +117,7 @@ TEST(BatchOps, PoolBatchMatchesEachDocumentAlone) {
 // the SAE, pooling and the copy to the host. Per-document work would make the first several times the second.
 TEST(BatchOps, SixtyFourDocumentsRunTheOperationsOfEight) {
   torch::NoGradGuard no_grad;
-  const LlamaModel m = LlamaModel::random(small_config(), 1, torch::kFloat32, torch::kCPU, 22);
+  const LlamaModel m = LlamaModel::random(tiny_config(), 1, torch::kFloat32, torch::kCPU, 22);
   const Sae sae = Sae::random(32, 512, torch::kFloat32, torch::kCPU, 6, -0.1);
   std::string names;
   const auto ops = [&](int64_t n_doc, int64_t n_token, int64_t block_rows = 0) {

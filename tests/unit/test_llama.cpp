@@ -3,37 +3,16 @@
 // SAE/model width check.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "core/error.h"
 #include "model/llama.h"
 #include "model/sae.h"
+#include "tiny_llama.h"
 
 namespace saediff {
 namespace {
 
-LlamaConfig tiny_config() {
-  LlamaConfig c;
-  c.vocab_size = 300;
-  c.d_model = 32;
-  c.d_ff = 64;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_kv_head = 2;
-  c.head_dim = 8;
-  c.rope.rope_type = "llama3";
-  c.rope.factor = 8.0;
-  c.rope.original_max_position_embeddings = 16;  // documents below are longer than the original context
-  return c;
-}
-
-std::vector<int32_t> random_ids(int n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> id(0, 299);
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (auto& t : ids) t = id(rng);
-  return ids;
-}
+using test::random_ids;
+using test::tiny_config;
 
 // Blocks of 1, 7 and 64 query rows give the values of one [H, T, T] pass (float32: same products, summation
 // order may differ in the last bit; tolerance 1e-6 relative).
