@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +46,38 @@ std::string utc_now() {
 // At most `n` bytes of a server's body for an error message, as valid UTF-8 (a cut character or a body in
 // another encoding becomes U+FFFD), so that the record can always be written as JSON.
 std::string excerpt(const std::string& body, size_t n) { return to_valid_utf8(std::string_view(body).substr(0, n)); }
+
+}  // namespace
+
+std::string scrub_secrets(std::string text, const std::string& key, bool bearer_values) {
+  static constexpr std::string_view kRedacted = "[redacted]";
+  if (key.size() >= 8) {
+    for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + kRedacted.size())) {
+      text.replace(at, key.size(), kRedacted);
+    }
+  }
+  if (!bearer_values) return text;
+  const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  const auto token_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("-._~+/=").find(c) != std::string_view::npos;
+  };
+  constexpr std::string_view kBearer = "bearer";
+  for (size_t at = 0; at + kBearer.size() <= text.size(); ++at) {
+    size_t i = 0;
+    while (i < kBearer.size() && lower(text[at + i]) == kBearer[i]) ++i;
+    if (i < kBearer.size()) continue;
+    size_t begin = at + kBearer.size();
+    while (begin < text.size() && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+    size_t end = begin;
+    while (end < text.size() && token_char(text[end])) ++end;
+    if (begin == at + kBearer.size() || end == begin) continue;  // "bearer" as a word, not a header value
+    text.replace(begin, end - begin, kRedacted);
+    at = begin + kRedacted.size() - 1;
+  }
+  return text;
+}
+
+namespace {
 
 // `s` without leading and trailing ASCII whitespace (a key file's newline, a header's padding).
 std::string trim_ascii(std::string s) {
@@ -384,6 +418,9 @@ CollectSummary collect_responses(const CollectConfig& config) {
         curl_slist_free_all(t.headers);
         const double latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t.started).count();
         progress.request_done();
+        // Before anything of it is parsed, stored or logged: an answer loses only the key, an error body any
+        // Bearer value too.
+        t.body = scrub_secrets(std::move(t.body), api_key, code != CURLE_OK || status != 200);
 
         std::string error;
         bool retryable = false;
@@ -393,7 +430,8 @@ CollectSummary collect_responses(const CollectConfig& config) {
         } else if (status == 401) {
           // The key itself is refused: every other request would be too. Record it and stop at once.
           finish(t.pair, std::nullopt, cat("HTTP 401: ", excerpt(t.body, 300)), std::nullopt, nullptr, latency_ms);
-          SAEDIFF_FAIL("the API refused the key (HTTP 401 from ", url, "): check ", config.api_key_env,
+          SAEDIFF_FAIL("the API refused the key (HTTP 401 from ", scrub_secrets(url, api_key), "): check ",
+                       config.api_key_env,
                        config.api_key_file.empty() ? "" : " / --api-key-file", "; nothing more was requested");
         } else if (status != 200) {
           error = cat("HTTP ", status, ": ", excerpt(t.body, 300));
@@ -406,10 +444,10 @@ CollectSummary collect_responses(const CollectConfig& config) {
         } else {
           const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {
-            error = "response is not JSON: " + excerpt(t.body, 200);
+            error = "response is not JSON: " + scrub_secrets(excerpt(t.body, 200), api_key);
             retryable = true;
           } else if (j.contains("error")) {
-            error = "API error: " + excerpt(j["error"].dump(), 300);
+            error = "API error: " + scrub_secrets(excerpt(j["error"].dump(), 300), api_key);
             retryable = true;
           } else {
             const auto* content = j.contains("choices") && j["choices"].is_array() && !j["choices"].empty() &&

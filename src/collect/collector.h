@@ -63,4 +63,10 @@ CollectSummary collect_responses(const CollectConfig& config);
 // The API key: the first line of config.api_key_file when given, else the variable config.api_key_env.
 std::string read_api_key(const CollectConfig& config);
 
+// `text` with every occurrence of `key`, and with `bearer_values` every "Bearer <token>" value (any case), replaced
+// by "[redacted]": what a server sends back passes through it before it is stored or logged, since some proxies
+// echo the request's key (an answer loses only the key itself; an error body, Bearer values too). A key shorter
+// than 8 characters is not searched for (it would match words).
+std::string scrub_secrets(std::string text, const std::string& key, bool bearer_values = true);
+
 }  // namespace saediff

@@ -12,7 +12,8 @@
 3. A 401: the run stops at once with a clear message, one request for it, no retries. A 403 (moderation)
    and a 400 with a body that is not UTF-8 fail their own pair only.
 4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server; a progress
-   bar on a terminal; no key in debug logs.
+   bar on a terminal; no key in debug logs. A server that echoes the key (400 and 500 bodies, a header, an
+   answer): the key is in no stored file and no log line.
 5. The study config (configs/gemini_flash.toml with configs/prompts/gemini_flash.csv) collects every pair
    from the loopback server with its model ids, temperature, max_tokens and reasoning settings."""
 import csv
@@ -219,6 +220,27 @@ def main(work):
         bad = subprocess.run([SAEDIFF, "collect", "--prompts", latin1, "--model", "a=vendor/a", "--out", out4,
                               "--base-url", base], env=env, capture_output=True, text=True)
         check(bad.returncode != 0 and "is not UTF-8" in bad.stderr, "a prompt CSV that is not UTF-8 is a clear error")
+
+        # 4b. A server that echoes the key (a 400 body, a 500 body, a header, an answer): it is in no stored file
+        # and no log line, debug included; error bodies keep their text with the key as [redacted].
+        out4b = os.path.join(work, "out-echo")
+        write_prompts(prompts, [["e400", "echo", "x [echokey400]"], ["e500", "echo", "x [echokey500]"],
+                                ["ehdr", "echo", "x [echokeyheader]"], ["e200", "echo", "x [echokey200]"]])
+        r = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4b,
+                            "--base-url", base, "--max-attempts", "2", "--retry-base", "0.01"],
+                           env=dict(env, SAEDIFF_LOG_LEVEL="debug"), capture_output=True, text=True)
+        recs4b = {x["prompt_id"]: x for x in records(out4b)[0]}
+        stored = "".join(open(os.path.join(out4b, f), encoding="utf-8", errors="replace").read()
+                         for f in sorted(os.listdir(out4b)) if os.path.isfile(os.path.join(out4b, f)))
+        check(r.returncode == 3 and len(recs4b) == 4 and recs4b["e200"]["response"] is not None,
+              f"the echoing server's pairs are recorded (exit {r.returncode}: {r.stderr[-300:]})")
+        check(KEY not in stored and KEY not in r.stdout + r.stderr,
+              f"an echoed key is in no file of {sorted(os.listdir(out4b))} and in no log line")
+        check("[redacted]" in (recs4b["e400"]["error"] or "") and "[redacted]" in (recs4b["e500"]["error"] or "")
+              and "invalid request from Bearer [redacted]" in recs4b["e400"]["error"],
+              f"error bodies are kept with the key redacted: {recs4b['e400']['error']!r}")
+        check(recs4b["e200"]["response"] == "the bearer of your key: [redacted]",
+              f"an answer loses the key only: {recs4b['e200']['response']!r}")
 
         # 5. The study config, end to end against the loopback server.
         out5 = os.path.join(work, "out-study")

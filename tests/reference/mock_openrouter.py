@@ -108,6 +108,14 @@ class Handler(BaseHTTPRequestHandler):
         flaky = [int(t[7:-1]) for t in prompt.split() if t.startswith("[flaky-") and t.endswith("]")]
         if self.path != "/v1/chat/completions":
             status, body = 404, {"error": {"message": "not found"}}
+        elif "[echokey400]" in prompt:  # a proxy that echoes the request's key in its error body
+            auth = self.headers.get("Authorization") or ""
+            status, body = 400, {"error": {"message": f"invalid request from {auth}", "key": auth[7:]}}
+        elif "[echokey500]" in prompt:
+            status, body = 500, {"error": {"message": f"upstream rejected {self.headers.get('Authorization')}"}}
+        elif "[echokeyheader]" in prompt:
+            status, body = 502, {"error": {"message": "bad gateway"}}
+            headers = [("X-Echo-Authorization", self.headers.get("Authorization") or "")]
         elif "[reject]" in prompt:
             status, body = 400, {"error": {"message": "invalid request"}}
         elif "[unauth]" in prompt:
@@ -135,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
             if "[slow]" in prompt:
                 time.sleep(5)
             content = (UNICODE_ANSWER + " " + prompt) if "[unicode]" in prompt else f"{model} says: {prompt[::-1]}"
+            if "[echokey200]" in prompt:
+                content = f"the bearer of your key: {(self.headers.get('Authorization') or '')[7:]}"
             if prompt.startswith("[saediff-autointerp "):
                 content = autointerp_answer(prompt)
             body = {"id": f"gen-{n}", "model": model,
