@@ -43,6 +43,9 @@ void add_client_options(CLI::App& app, CollectConfig& c) {
   app.add_option("--max-attempts", c.max_attempts, "Attempts per pair and run (429, 5xx and timeouts retry)")
       ->check(CLI::Range(1, 100));
   app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(CLI::PositiveNumber);
+  app.add_option("--max-response-bytes", c.max_response_bytes,
+                 "A reply body larger than this fails its pair, unstored (default 4 MiB)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
   app.add_option("--api-key-file", c.api_key_file, "File whose first line is the API key (instead of the variable)");
   app.add_option("--connect-timeout", c.connect_timeout_s, "Seconds per connection attempt")->check(CLI::PositiveNumber);

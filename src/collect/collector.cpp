@@ -93,11 +93,6 @@ bool is_loopback(const std::string& url) {
   return std::regex_match(url, re);
 }
 
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   std::string line(data, size * n);
   std::string lower = line;
@@ -118,8 +113,22 @@ struct Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string request, body, retry_after;
+  size_t max_body = 0;     // --max-response-bytes
+  bool too_large = false;  // the body passed max_body: the transfer was stopped there
   Clock::time_point started;
 };
+
+// A reply body larger than --max-response-bytes stops its transfer there (returning less than given makes libcurl
+// fail it with CURLE_WRITE_ERROR), so that one runaway answer is never held or stored whole.
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (t.body.size() + size * n > t.max_body) {
+    t.too_large = true;
+    return 0;
+  }
+  t.body.append(data, size * n);
+  return size * n;
+}
 
 // Appends one JSON line and syncs it, so a crash loses at most the pairs in flight.
 class JsonlAppender {
@@ -348,7 +357,8 @@ CollectSummary collect_responses(const CollectConfig& config) {
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HTTPHEADER, a.headers));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_POSTFIELDS, a.request.c_str()));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_WRITEFUNCTION, on_body));
-    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a.body));
+    a.max_body = static_cast<size_t>(config.max_response_bytes);
+    CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_WRITEDATA, &a));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERFUNCTION, on_header));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_HEADERDATA, &a.retry_after));
     CURL_CHECK(curl_easy_setopt(a.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout_s * 1000)));
@@ -424,7 +434,12 @@ CollectSummary collect_responses(const CollectConfig& config) {
 
         std::string error;
         bool retryable = false;
-        if (code != CURLE_OK) {
+        if (t.too_large) {
+          // Not retried: the same prompt would run away again.
+          error = cat("reply body larger than --max-response-bytes (", config.max_response_bytes,
+                      " bytes); not stored");
+          log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id, ": ", error);
+        } else if (code != CURLE_OK) {
           error = cat("network: ", curl_easy_strerror(code));
           retryable = true;
         } else if (status == 401) {
@@ -441,6 +456,9 @@ CollectSummary collect_responses(const CollectConfig& config) {
           if (status == 400 || status == 403)
             log_warn("collect: ", config.models[t.pair.model].set, "/", prompts[t.pair.prompt].id, ": not retried: ",
                      error);
+        } else if (t.body.empty()) {
+          error = "empty body (HTTP 200 with nothing in it)";
+          retryable = true;
         } else {
           const nlohmann::json j = parse_json_lossy(t.body, repaired);
           if (j.is_discarded() || !j.is_object()) {

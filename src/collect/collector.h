@@ -25,6 +25,7 @@ struct CollectConfig {
   double temperature = 0.0;
   int max_attempts = 4;                                 // per pair, per run (429/5xx/network/bad bodies retried)
   double timeout_s = 120.0;                             // per request, whole transfer
+  int64_t max_response_bytes = int64_t{4} << 20;        // a larger reply body fails its pair
   double connect_timeout_s = 15.0;                      // per connection attempt
   double retry_base_s = 1.0;                            // backoff: base * 2^(attempt-1), jittered, or Retry-After
   double rpm = 0.0;                                     // requests started per minute, at most (0: no limit)

@@ -13,7 +13,8 @@
    and a 400 with a body that is not UTF-8 fail their own pair only.
 4. --rpm spaces the requests; --api-key-file, --reasoning and --extra-body reach the server; a progress
    bar on a terminal; no key in debug logs. A server that echoes the key (400 and 500 bodies, a header, an
-   answer): the key is in no stored file and no log line.
+   answer): the key is in no stored file and no log line. A 5 MiB answer fails its pair under the default
+   --max-response-bytes, unretried and unstored; an empty 200 body says so.
 5. The study config (configs/gemini_flash.toml with configs/prompts/gemini_flash.csv) collects every pair
    from the loopback server with its model ids, temperature, max_tokens and reasoning settings."""
 import csv
@@ -241,6 +242,29 @@ def main(work):
               f"error bodies are kept with the key redacted: {recs4b['e400']['error']!r}")
         check(recs4b["e200"]["response"] == "the bearer of your key: [redacted]",
               f"an answer loses the key only: {recs4b['e200']['response']!r}")
+
+        # 4c. A 5 MiB answer fails its pair at once with --max-response-bytes' default (4 MiB), stored nowhere; a
+        # larger limit takes it. An empty 200 body says so.
+        out4c = os.path.join(work, "out-huge")
+        write_prompts(prompts, [["huge", "big", "x [huge]"], ["empty", "big", "x [emptybody]"], ["fine", "plain", "ok"]])
+        n_before = len(requests(log))
+        r = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4c,
+                            "--base-url", base, "--max-attempts", "2", "--retry-base", "0.01"], env=env,
+                           capture_output=True, text=True)
+        after = requests(log)[n_before:]
+        recs4c = {x["prompt_id"]: x for x in records(out4c)[0]}
+        size4c = sum(os.path.getsize(os.path.join(out4c, f)) for f in os.listdir(out4c))
+        check(r.returncode == 3 and "larger than --max-response-bytes (4194304 bytes)" in (recs4c["huge"]["error"] or "")
+              and sum("[huge]" in q["prompt"] for q in after) == 1 and size4c < 100000,
+              f"a 5 MiB answer fails its pair, not retried, not stored ({size4c} bytes in {out4c}): {recs4c['huge']['error']!r}")
+        check("empty body" in (recs4c["empty"]["error"] or "") and recs4c["fine"]["response"] is not None,
+              f"an empty 200 body says so: {recs4c['empty']['error']!r}")
+        out4d = os.path.join(work, "out-huge-allowed")
+        r = subprocess.run([SAEDIFF, "collect", "--prompts", prompts, "--model", "a=vendor/a", "--out", out4d,
+                            "--base-url", base, "--max-attempts", "1", "--max-response-bytes", "8000000"], env=env,
+                           capture_output=True, text=True)
+        recs4d = {x["prompt_id"]: x for x in records(out4d)[0]}
+        check(len(recs4d["huge"]["response"] or "") == 5 << 20, "--max-response-bytes 8000000 takes the 5 MiB answer")
 
         # 5. The study config, end to end against the loopback server.
         out5 = os.path.join(work, "out-study")

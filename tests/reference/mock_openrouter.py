@@ -116,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         elif "[echokeyheader]" in prompt:
             status, body = 502, {"error": {"message": "bad gateway"}}
             headers = [("X-Echo-Authorization", self.headers.get("Authorization") or "")]
+        elif "[emptybody]" in prompt:
+            status, raw = 200, (b"", "application/json", None)
         elif "[reject]" in prompt:
             status, body = 400, {"error": {"message": "invalid request"}}
         elif "[unauth]" in prompt:
@@ -143,6 +145,8 @@ class Handler(BaseHTTPRequestHandler):
             if "[slow]" in prompt:
                 time.sleep(5)
             content = (UNICODE_ANSWER + " " + prompt) if "[unicode]" in prompt else f"{model} says: {prompt[::-1]}"
+            if "[huge]" in prompt:
+                content = "x" * (5 << 20)
             if "[echokey200]" in prompt:
                 content = f"the bearer of your key: {(self.headers.get('Authorization') or '')[7:]}"
             if prompt.startswith("[saediff-autointerp "):
