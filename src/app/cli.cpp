@@ -184,7 +184,7 @@ int run_cli(int argc, char** argv) {
   c_run->add_flag("--demo-model", run.demo_model, "Generate a small random Llama and SAE and use them");
   c_run->add_option("--demo-tokenizer", run.demo_tokenizer, "tokenizer.json for the generated model");
   c_run->add_option("--seed", run.seed, "Seed of the generated checkpoints");
-  c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(CLI::PositiveNumber);
+  c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(greater_than(0));
   c_run->add_option("--stages", run.stages, "Stages to run, comma-separated: collect,encode,diff (the Slurm stage "
                     "scripts run one each on the same --out)");
 
@@ -196,7 +196,7 @@ int run_cli(int argc, char** argv) {
   c_tok->add_option("--output", tok.output, "JSONL with {\"ids\": [...]} per line");
   c_tok->add_option("--chat-template", tok.chat_template, "none (no special tokens added) or llama3")
       ->check(CLI::IsMember({"none", "llama3"}));
-  c_tok->add_option("--threads", tok.threads, "Threads (0: every core)")->check(CLI::NonNegativeNumber);
+  c_tok->add_option("--threads", tok.threads, "Threads (0: every core)")->check(at_least(0));
   c_tok->add_flag("--decode", tok.decode,
                   "Decode instead: {\"ids\"} lines to {\"text\", \"pieces\"} lines (pieces: each token's text)");
 
@@ -204,12 +204,12 @@ int run_cli(int argc, char** argv) {
   CLI::App* c_fwd = app.add_subcommand("forward", "Run the Llama reader to layer L on JSONL {\"ids\"} lines");
   add_config_option(*c_fwd, config_path);
   c_fwd->add_option("--model", fwd.model, "HF Llama folder, or a repo id in the local HF cache");
-  c_fwd->add_option("--layer", fwd.layer, "Decoder layer (0-indexed)")->check(CLI::NonNegativeNumber);
+  c_fwd->add_option("--layer", fwd.layer, "Decoder layer (0-indexed)")->check(at_least(0));
   c_fwd->add_option("--input", fwd.input, "JSONL with {\"ids\": [...]} per line")->check(CLI::ExistingFile);
   c_fwd->add_option("--output", fwd.output, "safetensors: doc.<i> float32 [T_i, hidden]");
   c_fwd->add_option("--dtype", fwd.dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
   c_fwd->add_option("--device", fwd.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  c_fwd->add_option("--threads", fwd.threads, "libtorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  c_fwd->add_option("--threads", fwd.threads, "libtorch threads (0: all cores)")->check(at_least(0));
 
   std::string demo_out, demo_tokenizer;
   uint64_t demo_seed = 1234;
@@ -218,7 +218,7 @@ int run_cli(int argc, char** argv) {
   c_demo->add_option("--out", demo_out, "Model folder (the SAE goes to OUT/sae.safetensors)")->required();
   c_demo->add_option("--tokenizer", demo_tokenizer, "tokenizer.json to copy into the folder")->required();
   c_demo->add_option("--seed", demo_seed, "Seed");
-  c_demo->add_option("--d-sae", demo_d_sae, "SAE width")->check(CLI::PositiveNumber);
+  c_demo->add_option("--d-sae", demo_d_sae, "SAE width")->check(greater_than(0));
 
   try {
     try {

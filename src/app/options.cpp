@@ -1,12 +1,53 @@
 #include "app/options.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <iomanip>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
 
 namespace saediff {
+
+std::string bound_text(double x) {
+  const double l = std::log2(std::fabs(x));
+  if (std::fabs(x) >= 1 << 20 && l == std::floor(l)) return cat(x < 0 ? "-" : "", "2^", static_cast<int>(l));
+  std::ostringstream out;
+  out << std::setprecision(15) << x;
+  return out.str();
+}
+
+namespace {
+
+// A validator over the option's text as a number: `ok` says whether the value is allowed, `rule` how it is
+// described ("at least 0").
+CLI::Validator number_rule(std::function<bool(double)> ok, const std::string& rule) {
+  return CLI::Validator(
+      [ok = std::move(ok), rule](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
+          return cat("'", text, "' is not a number (it must be ", rule, ")");
+        }
+        return ok(v) ? std::string() : cat("must be ", rule, ", got ", text);
+      },
+      rule);
+}
+
+}  // namespace
+
+CLI::Validator at_least(double lo) { return number_rule([lo](double v) { return v >= lo; }, "at least " + bound_text(lo)); }
+CLI::Validator greater_than(double lo) {
+  return number_rule([lo](double v) { return v > lo; }, "greater than " + bound_text(lo));
+}
+CLI::Validator in_range(double lo, double hi) {
+  return number_rule([lo, hi](double v) { return lo <= v && v <= hi; }, "from " + bound_text(lo) + " to " + bound_text(hi));
+}
+
 namespace {
 
 // Options whose values are paths: relative paths in a config file resolve against the file's folder.
@@ -37,26 +78,26 @@ void add_collect_options(CLI::App& app, CollectConfig& c) {
 
 void add_client_options(CLI::App& app, CollectConfig& c) {
   app.add_option("--base-url", c.base_url, "OpenAI-compatible API root; POSTs to {base-url}/chat/completions");
-  app.add_option("--concurrency", c.concurrency, "Requests in flight")->check(CLI::Range(1, 1024));
-  app.add_option("--max-tokens", c.max_tokens, "max_tokens per response")->check(CLI::PositiveNumber);
-  app.add_option("--temperature", c.temperature, "Sampling temperature")->check(CLI::Range(0.0, 2.0));
+  app.add_option("--concurrency", c.concurrency, "Requests in flight")->check(in_range(1, 1024));
+  app.add_option("--max-tokens", c.max_tokens, "max_tokens per response")->check(greater_than(0));
+  app.add_option("--temperature", c.temperature, "Sampling temperature")->check(in_range(0.0, 2.0));
   app.add_option("--max-attempts", c.max_attempts, "Attempts per pair and run (429, 5xx and timeouts retry)")
-      ->check(CLI::Range(1, 100));
-  app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(CLI::PositiveNumber);
+      ->check(in_range(1, 100));
+  app.add_option("--timeout", c.timeout_s, "Seconds per request")->check(greater_than(0));
   app.add_option("--max-response-bytes", c.max_response_bytes,
                  "A reply body larger than this fails its pair, unstored (default 4 MiB)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(in_range(1, 0x1p40));
   app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
   app.add_option("--api-key-file", c.api_key_file, "File whose first line is the API key (instead of the variable)");
-  app.add_option("--connect-timeout", c.connect_timeout_s, "Seconds per connection attempt")->check(CLI::PositiveNumber);
-  app.add_option("--rpm", c.rpm, "Requests started per minute, at most (0: no limit)")->check(CLI::NonNegativeNumber);
+  app.add_option("--connect-timeout", c.connect_timeout_s, "Seconds per connection attempt")->check(greater_than(0));
+  app.add_option("--rpm", c.rpm, "Requests started per minute, at most (0: no limit)")->check(at_least(0));
   app.add_option("--reasoning", c.reasoning,
                  "JSON object sent as \"reasoning\" (OpenRouter), e.g. {\"max_tokens\": 1024, \"exclude\": true}");
   app.add_option("--extra-body", c.extra_body, "JSON object merged into every request body");
   app.add_option("--progress-interval", c.progress_interval_s, "Seconds between progress lines off a terminal")
-      ->check(CLI::PositiveNumber);
+      ->check(greater_than(0));
   app.add_option("--retry-base", c.retry_base_s, "Seconds of the first retry delay (doubles per attempt)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
 }
 
 void add_encode_options(CLI::App& app, EncodeConfig& c) {
@@ -68,7 +109,7 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
                  "SAE state dict (.pth or .safetensors), or owner/name[/file] in the local HF cache, e.g. "
                  "Goodfire/Llama-3.1-8B-Instruct-SAE-l19");
   app.add_option("--layer", c.layer, "Decoder layer whose output is encoded (0-indexed; HF hidden_states[L+1])")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--out", c.out, "Output HDF5 file (written with parallel HDF5)");
   app.add_option("--pool", c.pool, "Tokens pooled per document: content (the response) or all (the reference)")
       ->check(CLI::IsMember({"content", "all"}));
@@ -79,28 +120,28 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
                "cuda: allow more ranks on a node than it has visible GPUs (ranks then share GPUs; refused otherwise)");
   app.add_option("--tokenizer", c.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
   app.add_option("--threshold", c.threshold, "active_docs counts documents whose pooled max exceeds this")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--threads", c.threads, "libtorch threads per rank (0: cores per node / ranks per node)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--reduce", c.reduce, "Count reduction: auto (NCCL on GPUs), mpi or nccl")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
   app.add_option("--token-topk", c.token_topk,
                  "Strongest features stored per pooled token for the report's token-level evidence (0: none)")
-      ->check(CLI::Range(0, 1024));
+      ->check(in_range(0, 1024));
   app.add_option("--evidence-features", c.evidence_features,
                  "Top-diff features per pair of sets and direction whose exact per-token activations are stored")
-      ->check(CLI::Range(0, 100000));
+      ->check(in_range(0, 100000));
   app.add_option("--evidence-docs", c.evidence_docs, "... in their this many strongest documents per set (0: none)")
-      ->check(CLI::Range(0, 100000));
+      ->check(in_range(0, 100000));
   app.add_option("--chunk-tokens", c.chunk_tokens,
                  "Work unit rank 0 hands out: documents of similar length, up to about this many tokens")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(in_range(1, 0x1p40));
   app.add_option("--batch-tokens", c.batch_tokens,
                  "Documents read by one packed forward pass (no padding), up to about this many tokens (1: one "
                  "document at a time)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+      ->check(in_range(1, 0x1p40));
   app.add_option("--progress-seconds", c.progress_seconds, "Rank 0 logs progress, rate and ETA this often (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_flag("--keep-spool", c.keep_spool,
                "Keep OUT.parts (each document's encoded record) after encoded.h5 is written");
 }
@@ -111,11 +152,11 @@ void add_label_options(CLI::App& app, LabelConfig& c) {
       ->check(CLI::ExistingFile);
   app.add_option("--out", c.out, "Folder for llm_labels.json and the (resumable) requests");
   app.add_option("--labeler", c.labeler, "Provider id of the labelling model, e.g. openai/gpt-4o-mini");
-  app.add_option("--top", c.top, "Features to label (the first rows of features.csv)")->check(CLI::PositiveNumber);
-  app.add_option("--positives", c.positives, "Top-activating examples shown per feature")->check(CLI::Range(1, 100));
-  app.add_option("--negatives", c.negatives, "Never-active examples shown per feature")->check(CLI::Range(1, 100));
-  app.add_option("--held-out", c.held_out, "Positives and negatives each kept back for --score")->check(CLI::Range(0, 100));
-  app.add_option("--window", c.window, "Tokens either side of the strongest token")->check(CLI::Range(1, 4096));
+  app.add_option("--top", c.top, "Features to label (the first rows of features.csv)")->check(greater_than(0));
+  app.add_option("--positives", c.positives, "Top-activating examples shown per feature")->check(in_range(1, 100));
+  app.add_option("--negatives", c.negatives, "Never-active examples shown per feature")->check(in_range(1, 100));
+  app.add_option("--held-out", c.held_out, "Positives and negatives each kept back for --score")->check(in_range(0, 100));
+  app.add_option("--window", c.window, "Tokens either side of the strongest token")->check(in_range(1, 4096));
   app.add_option("--seed", c.seed, "Seed of the example sampling");
   app.add_flag("--score", c.score, "Score each label: can the LLM pick held-out positives from negatives by it?");
   c.client.temperature = 0.0;
@@ -128,21 +169,21 @@ void add_diff_options(CLI::App& app, DiffConfig& c) {
   app.add_option("--baseline", c.baseline, "Baseline set name");
   app.add_option("--candidate", c.candidate, "Candidate set name");
   app.add_option("--threshold", c.threshold, "A document has a feature when its pooled max exceeds this (0: reference)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--out", c.out, "Report folder");
-  app.add_option("--top-k", c.top_k, "Features per direction in report.md")->check(CLI::PositiveNumber);
-  app.add_option("--top-docs", c.top_docs, "Evidence documents per feature and set")->check(CLI::NonNegativeNumber);
+  app.add_option("--top-k", c.top_k, "Features per direction in report.md")->check(greater_than(0));
+  app.add_option("--top-docs", c.top_docs, "Evidence documents per feature and set")->check(at_least(0));
   app.add_option("--labels", c.labels,
                  "Feature labels: a JSON {feature_id: label} or CSV feature,label file; hf: Goodfire's labels "
                  "(nickjiang/feature_labels) from the HF cache; none: no labels");
   app.add_option("--llm-labels", c.llm_labels, "llm_labels.json from `saediff label`, shown beside the labels")
       ->check(CLI::ExistingFile);
   app.add_option("--length-bins", c.length_bins, "Length strata for the length-controlled diff")
-      ->check(CLI::Range(1, 100));
+      ->check(in_range(1, 100));
   app.add_option("--cluster-npmi", c.cluster_npmi, "NPMI (average linkage) at which top features join a cluster")
-      ->check(CLI::Range(-1.0, 1.0));
+      ->check(in_range(-1.0, 1.0));
   app.add_option("--alpha", c.alpha, "q-value below which a difference is called significant")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(in_range(0.0, 1.0));
 }
 
 namespace {

@@ -15,6 +15,14 @@
 
 namespace saediff {
 
+// Numeric bounds whose messages read as a person writes them ("must be at least 0, got -1"), where CLI11's
+// PositiveNumber / NonNegativeNumber print their upper bound, DBL_MAX, in 309 digits. A bound that is a large
+// power of two is written 2^N.
+CLI::Validator at_least(double lo);                    // x >= lo
+CLI::Validator greater_than(double lo);                // x > lo
+CLI::Validator in_range(double lo, double hi);         // lo <= x <= hi
+std::string bound_text(double x);                      // 0.5, 16384, 2^40
+
 void add_collect_options(CLI::App& app, CollectConfig& config);
 void add_client_options(CLI::App& app, CollectConfig& config);  // the HTTP client's options (collect, label)
 void add_label_options(CLI::App& app, LabelConfig& config);

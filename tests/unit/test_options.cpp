@@ -1,6 +1,7 @@
 // TOML config files: sections, precedence of the command line, relative paths, unknown keys.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -49,6 +50,33 @@ TEST(Options, UnknownKeysSectionsAndBadValuesAreErrors) {
   EXPECT_THROW(apply_config_file(app, "/nonexistent.toml", "diff"), Error);
   EXPECT_THROW(check_config_sections(write_config("d.toml", "[dif]\nx = 1\n"), {"collect", "encode", "diff"}), Error);
   EXPECT_NO_THROW(check_config_sections(write_config("e.toml", "x = 1\n[diff]\ny = 2\n"), {"diff"}));
+}
+
+// Range errors name the rule as a person writes it, never DBL_MAX's 309 digits.
+TEST(Options, BoundsReadAsWritten) {
+  EXPECT_EQ(bound_text(0), "0");
+  EXPECT_EQ(bound_text(0.5), "0.5");
+  EXPECT_EQ(bound_text(16384), "16384");
+  EXPECT_EQ(bound_text(0x1p40), "2^40");
+  const auto error_of = [](std::vector<std::string> args) {
+    EncodeConfig e;
+    CollectConfig c;
+    CLI::App app{"t"};
+    add_encode_options(app, e);
+    add_client_options(app, c);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+    try {
+      app.parse(args);
+    } catch (const CLI::ParseError& err) {
+      return std::string(err.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error_of({"--progress-seconds", "-1"}), "--progress-seconds: must be at least 0, got -1");
+  EXPECT_EQ(error_of({"--timeout", "0"}), "--timeout: must be greater than 0, got 0");
+  EXPECT_EQ(error_of({"--chunk-tokens", "0"}), "--chunk-tokens: must be from 1 to 2^40, got 0");
+  EXPECT_EQ(error_of({"--timeout", "soon"}), "--timeout: 'soon' is not a number (it must be greater than 0)");
+  EXPECT_EQ(error_of({"--timeout", "2.5", "--chunk-tokens", "1099511627776"}), "");
 }
 
 TEST(Options, ModelSpecs) {
