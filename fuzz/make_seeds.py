@@ -4,7 +4,9 @@
 corpus/tokenizer/: short texts in many scripts, whitespace kinds, contractions, special-token strings,
 invalid UTF-8. corpus/tokenizer_json/tiny.json: a small byte-level BPE tokenizer.json (the 256 byte
 symbols, a few merges, Llama 3's pre-tokenizer and decoder, two added tokens). corpus/spool/: encode spool
-records (src/io/spool.h), written here from the format's description rather than by saediff."""
+records (src/io/spool.h), written here from the format's description rather than by saediff.
+corpus/config/ (not written here): copies of configs/demo.toml and gemini_flash.toml, a broken header,
+and one file with every TOML value kind the config reader refuses."""
 import json
 import os
 import struct

@@ -27,7 +27,7 @@ rootfs=$base/debian13-$flavour
 cuda_packages=(
   build-essential cmake ninja-build pkg-config git ccache python3
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
-  libcli11-dev nlohmann-json3-dev libpcre2-dev googletest libgtest-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcre2-dev googletest libgtest-dev
   libtorch-cuda-dev nvidia-cuda-toolkit libnccl-dev binutils
 )
 

@@ -3,7 +3,7 @@
 # transformers, but none of saediff's other dependencies and no network: builds build-cuda/ against that PyTorch
 # and runs the checks that need a GPU, each time-boxed and logged, then writes OUT/summary.{md,json}.
 #   scripts/gpu_check.sh --fetch     here (Debian 12, with the network): download the Debian 12 packages of Open MPI,
-#                                    parallel HDF5, CLI11, nlohmann-json, PCRE2, libcurl, OpenSSL, zlib, GoogleTest
+#                                    parallel HDF5, CLI11, toml++, nlohmann-json, PCRE2, libcurl, OpenSSL, zlib, GoogleTest
 #                                    and pkg-config with their libraries, unpack them into third_party/gpu/prefix
 #                                    and pack that into third_party/gpu/pack (git-ignored; idempotent)
 #   scripts/gpu_check.sh             there, from the repository root, with third_party/gpu/pack carried: unpack,
@@ -48,7 +48,7 @@ packages=(
   libpmix2 libhwloc15 libudev1 libevent-core-2.1-7 libevent-pthreads-2.1-7 libmunge2
   libhdf5-openmpi-dev libhdf5-openmpi-103-1 libhdf5-openmpi-hl-100  # parallel HDF5 (h5pcc links -lhdf5_hl too)
   libsz2 libaec0 libaec-dev                                   # libsz, for h5pcc's -lsz
-  libcli11-dev nlohmann-json3-dev googletest                  # header-only; GoogleTest's sources
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev googletest  # header-only (toml++ used so); GoogleTest's sources
   libpcre2-dev libpcre2-8-0
   libssl-dev libssl3 zlib1g-dev zlib1g
   pkgconf pkgconf-bin libpkgconf3                             # pkg-config, for PCRE2

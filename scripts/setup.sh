@@ -18,7 +18,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools             # parallel HDF5 (+ h5dump/h5ls for users)
   libtorch-dev libopenblas0-openmp           # tensors; fp32 matmul is ~30x slower without OpenBLAS
   libcurl4-openssl-dev libssl-dev zlib1g-dev  # HTTP (collect); SHA-256; CRC-32 of encode spool records
-  libcli11-dev nlohmann-json3-dev libpcre2-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcre2-dev  # CLI, config files (toml++), JSON, regex
   googletest libgtest-dev                    # unit tests: GoogleTest built from source with libtorch's C++ ABI
   clang "$clang_rt"                          # libFuzzer targets (scripts/fuzz.sh)
   python3 python3-torch python3-h5py python3-numpy   # independent numeric references in tests

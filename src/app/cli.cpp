@@ -239,11 +239,12 @@ int run_cli(int argc, char** argv) {
       add_encode_options(a_encode, run.encode);
       add_diff_options(a_diff, run.diff);
       if (!config_path.empty()) {
-        check_config_sections(config_path, {"collect", "encode", "diff"});
-        apply_config_file(*c_run, config_path, "");
-        apply_config_file(a_collect, config_path, "collect");
-        apply_config_file(a_encode, config_path, "encode");
-        apply_config_file(a_diff, config_path, "diff");
+        const ConfigFile file = read_config_toml(config_path);
+        check_config_file(app, file, "run");
+        apply_config(*c_run, file, "");
+        apply_config(a_collect, file, "collect");
+        apply_config(a_encode, file, "encode");
+        apply_config(a_diff, file, "diff");
       }
       // Show the paths run derives in the resolved config, as they will be used.
       derive_run_paths(run);
@@ -267,7 +268,11 @@ int run_cli(int argc, char** argv) {
       print_resolved(resolved);
       return run_pipeline(run, resolved);
     }
-    if (!config_path.empty()) apply_config_file(*sub, config_path, name);
+    if (!config_path.empty()) {
+      const ConfigFile file = read_config_toml(config_path);
+      check_config_file(app, file, name);
+      apply_config(*sub, file, name);
+    }
     if (name != "make-demo-model") print_resolved(resolved_toml(*sub, name));
 
     if (name == "encode") {

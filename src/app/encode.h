@@ -20,6 +20,7 @@ struct EncodeConfig {
   double threshold = 0.5;         // active_docs counts documents whose pooled max > threshold
   int threads = 0;                // libtorch threads per rank; 0: the node's cores / ranks on the node
   std::string reduce = "auto";    // auto | mpi | nccl: how per-rank counts are summed
+  int64_t max_doc_tokens = 0;     // tokens read per document, at most (0: the model's max_position_embeddings)
   int token_topk = 16;            // strongest features kept per pooled token (128 B/token; evidence fallback); 0: none
   int evidence_features = 50;     // per pair of sets and direction: top-diff features with exact per-token values
   int evidence_docs = 5;          // ... in their this many strongest documents per set (0: no evidence pass)

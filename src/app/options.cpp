@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <iomanip>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -89,6 +90,7 @@ void add_client_options(CLI::App& app, CollectConfig& c) {
       ->check(in_range(1, 0x1p40));
   app.add_option("--api-key-env", c.api_key_env, "Environment variable that holds the API key");
   app.add_option("--api-key-file", c.api_key_file, "File whose first line is the API key (instead of the variable)");
+  app.add_flag("--no-key", c.no_key, "Send no API key: only with a loopback --base-url (a local test server)");
   app.add_option("--connect-timeout", c.connect_timeout_s, "Seconds per connection attempt")->check(greater_than(0));
   app.add_option("--rpm", c.rpm, "Requests started per minute, at most (0: no limit)")->check(at_least(0));
   app.add_option("--reasoning", c.reasoning,
@@ -125,6 +127,15 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
       ->check(at_least(0));
   app.add_option("--reduce", c.reduce, "Count reduction: auto (NCCL on GPUs), mpi or nccl")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  app.add_option("--max-doc-tokens", c.max_doc_tokens,
+                 "Tokens read per document, at most (0: the model's max_position_embeddings); a longer document is "
+                 "cut to its first N tokens, counted and listed in the report")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v == "0" || std::strtoll(v.c_str(), nullptr, 10) >= 64 ? std::string()
+                                                                           : "must be 0 (the model's limit) or at least 64, got " + v;
+          },
+          "0 or at least 64"));
   app.add_option("--token-topk", c.token_topk,
                  "Strongest features stored per pooled token for the report's token-level evidence (0: none)")
       ->check(in_range(0, 1024));
@@ -187,38 +198,76 @@ void add_diff_options(CLI::App& app, DiffConfig& c) {
 }
 
 namespace {
-std::vector<CLI::ConfigItem> read_config_items(const std::string& path) {
-  SAEDIFF_CHECK(std::filesystem::is_regular_file(path), "config file '", path, "' not found");
-  try {
-    return CLI::ConfigTOML().from_file(path);
-  } catch (const std::exception& e) {
-    SAEDIFF_FAIL("cannot parse config file '", path, "': ", e.what());
-  }
+
+// The configurable option of `app` that `key` (dashes or underscores) names, or null.
+const CLI::Option* config_option(const CLI::App& app, const std::string& key) {
+  const CLI::Option* opt = app.get_option_no_throw("--" + option_key(key));
+  return opt != nullptr && opt->get_configurable() ? opt : nullptr;
 }
+
+// The subcommand `name` of `root`, or null (CLI11 2.3 has no get_subcommand_no_throw).
+const CLI::App* subcommand(const CLI::App& root, const std::string& name) {
+  const auto subs = root.get_subcommands([&](const CLI::App* a) { return a->get_name() == name; });
+  return subs.empty() ? nullptr : subs.front();
+}
+
+std::string section_names(const CLI::App& root) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : root.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() != "run" && sub->get_option_no_throw("--config") != nullptr) names.push_back(sub->get_name());
+  }
+  std::sort(names.begin(), names.end());
+  return CLI::detail::join(names, ", ");
+}
+
 }  // namespace
 
-void check_config_sections(const std::string& path, const std::vector<std::string>& allowed) {
-  for (const CLI::ConfigItem& item : read_config_items(path)) {
-    if (item.parents.empty() || item.name == "++" || item.name == "--") continue;
-    SAEDIFF_CHECK(item.parents.size() == 1 && std::find(allowed.begin(), allowed.end(), item.parents[0]) != allowed.end(),
-                  path, ": unknown section [", CLI::detail::join(item.parents, "."), "]");
+void check_config_file(const CLI::App& root, const ConfigFile& file, const std::string& reader) {
+  const CLI::App* run = subcommand(root, "run");
+  SAEDIFF_CHECK(run != nullptr, "internal: no run subcommand");
+  for (const ConfigSection& s : file.sections) {
+    const CLI::App* sub = subcommand(root, s.name);
+    SAEDIFF_CHECK(sub != nullptr && s.name != "run" && sub->get_option_no_throw("--config") != nullptr, file.path, ":",
+                  s.line, ": unknown section [", s.name, "] (the sections are ", section_names(root), ")");
   }
+  std::map<std::pair<std::string, const CLI::Option*>, const ConfigEntry*> seen;
+  for (const ConfigEntry& e : file.entries) {
+    const CLI::App* owner = e.section.empty() ? run : subcommand(root, e.section);
+    const CLI::Option* opt = config_option(*owner, e.key);
+    if (opt == nullptr && e.section.empty()) {
+      const CLI::App* sub = subcommand(root, reader);
+      const bool reader_key = reader != "run" && sub != nullptr && config_option(*sub, e.key) != nullptr;
+      SAEDIFF_FAIL(file.path, ":", e.line, ": unknown top-level key '", e.key, "': top-level keys are `saediff run`'s",
+                   reader_key ? "; " + reader + "'s '" + e.key + "' goes under [" + reader + "]" : std::string());
+    }
+    SAEDIFF_CHECK(opt != nullptr, file.path, ":", e.line, ": unknown key '", e.key, "' in [", e.section, "]: ",
+                  e.section, " has no --", option_key(e.key), " (saediff ", e.section, " --help lists its options)");
+    const auto [it, fresh] = seen.emplace(std::make_pair(e.section, opt), &e);
+    SAEDIFF_CHECK(fresh, file.path, ":", e.line, ": '", e.key, "' sets --", option_key(e.key), " again (as '",
+                  it->second->key, "' on line ", it->second->line, ")");
+  }
+  SAEDIFF_CHECK(reader == "run" || file.has_section(reader), file.path, " has no [", reader,
+                "] section, so nothing in it applies to `saediff ", reader, "`",
+                file.sections.empty() ? std::string(" (its keys are at the top level, which is `saediff run`'s)")
+                                      : " (it has [" + CLI::detail::join(
+                                            [&] {
+                                              std::vector<std::string> n;
+                                              for (const ConfigSection& s : file.sections) n.push_back(s.name);
+                                              return n;
+                                            }(),
+                                            "], [") + "])");
 }
 
-void apply_config_file(CLI::App& app, const std::string& path, const std::string& section) {
-  const std::vector<CLI::ConfigItem> items = read_config_items(path);
-  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
-  for (const CLI::ConfigItem& item : items) {
-    if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
-    const bool in_section = section.empty() ? item.parents.empty()
-                                            : item.parents.size() == 1 && item.parents[0] == section;
-    if (!in_section) continue;
-    const std::string key = option_key(item.name);
+void apply_config(CLI::App& app, const ConfigFile& file, const std::string& section) {
+  const std::filesystem::path base = std::filesystem::absolute(file.path).parent_path();
+  for (const ConfigEntry& e : file.entries) {
+    if (e.section != section) continue;
+    const std::string key = option_key(e.key);
     CLI::Option* opt = app.get_option_no_throw("--" + key);
-    SAEDIFF_CHECK(opt != nullptr && opt->get_configurable(), path, ": unknown key '", item.name, "'",
+    SAEDIFF_CHECK(opt != nullptr && opt->get_configurable(), file.path, ":", e.line, ": unknown key '", e.key, "'",
                   section.empty() ? std::string() : " in [" + section + "]");
     if (opt->count() > 0) continue;  // the command line wins
-    std::vector<std::string> inputs = item.inputs;
+    std::vector<std::string> inputs = e.values;
     if (kPathOptions.count(key) || (key == "model" && section == "encode")) {
       for (std::string& v : inputs) {
         if (key == "labels" && (v == "hf" || v == "none")) continue;  // keywords, not paths
@@ -230,8 +279,9 @@ void apply_config_file(CLI::App& app, const std::string& path, const std::string
     try {
       opt->add_result(inputs);
       opt->run_callback();
-    } catch (const CLI::Error& e) {
-      SAEDIFF_FAIL(path, ": bad value for '", item.name, "': ", e.what());
+    } catch (const CLI::Error& err) {
+      SAEDIFF_FAIL(file.path, ":", e.line, ": bad value for '", e.key, "'", section.empty() ? "" : " in [" + section + "]",
+                   ": ", err.what());
     }
   }
 }

@@ -12,6 +12,7 @@
 #include "analysis/labeling.h"
 #include "app/encode.h"
 #include "collect/collector.h"
+#include "io/config_toml.h"
 
 namespace saediff {
 
@@ -29,13 +30,15 @@ void add_label_options(CLI::App& app, LabelConfig& config);
 void add_encode_options(CLI::App& app, EncodeConfig& config);
 void add_diff_options(CLI::App& app, DiffConfig& config);
 
-// Applies the items of `section` ("" for top-level keys) from the TOML file to options of `app` that
-// the command line left unset. Unknown keys are errors naming the file and the key.
-void apply_config_file(CLI::App& app, const std::string& path, const std::string& section);
+// Checks a config file against the command line: every [section] names a subcommand that takes --config,
+// every key in it is a configurable option of that subcommand, top-level keys are `run`'s, no option is set
+// twice (top-k and top_k), and a subcommand other than run that reads the file finds its own [section].
+// Each refusal names FILE:LINE. `root` is the app whose subcommands these are; `reader` the one reading.
+void check_config_file(const CLI::App& root, const ConfigFile& file, const std::string& reader);
 
-// Fails, naming the section, when the file has a [section] outside `allowed` (a typo would otherwise be
-// silently ignored).
-void check_config_sections(const std::string& path, const std::vector<std::string>& allowed);
+// Applies the keys of `section` ("" for the top level) to the options of `app` that the command line left
+// unset; relative paths resolve against the file's folder. A bad value names FILE:LINE.
+void apply_config(CLI::App& app, const ConfigFile& file, const std::string& section);
 
 // The resolved options of `app` as TOML (defaults included), under `[section]` when given.
 std::string resolved_toml(const CLI::App& app, const std::string& section = "");

@@ -31,6 +31,7 @@ struct CollectConfig {
   double rpm = 0.0;                                     // requests started per minute, at most (0: no limit)
   std::string api_key_env = "OPENROUTER_API_KEY";       // the key is read from this variable, never logged
   std::string api_key_file;                             // or from this file (first line), when given
+  bool no_key = false;                                  // send none (a loopback --base-url only: a test server)
   std::string reasoning;  // JSON object sent as "reasoning" (OpenRouter: {"max_tokens": N} / {"effort": ...} /
                           // {"enabled": false}, "exclude"); empty: not sent, the provider's default applies
   std::string extra_body;  // JSON object merged into every request body (e.g. {"usage": {"include": true}})

@@ -1,4 +1,4 @@
-// TOML config files: sections, precedence of the command line, relative paths, unknown keys.
+// TOML config files: sections, precedence of the command line, relative paths, and every refusal with its line.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,37 +19,122 @@ std::string write_config(const std::string& name, const std::string& text) {
   return path.string();
 }
 
+// A root like saediff's: run (top-level keys), diff and encode with --config, make-demo-model without.
+struct Root {
+  CLI::App app{"saediff"};
+  DiffConfig diff;
+  EncodeConfig encode;
+  std::string config, run_out, demo_out;
+  Root() {
+    CLI::App* run = app.add_subcommand("run");
+    run->add_option("--config", config)->configurable(false);
+    run->add_option("--out", run_out);
+    CLI::App* d = app.add_subcommand("diff");
+    d->add_option("--config", config)->configurable(false);
+    add_diff_options(*d, diff);
+    CLI::App* e = app.add_subcommand("encode");
+    e->add_option("--config", config)->configurable(false);
+    add_encode_options(*e, encode);
+    app.add_subcommand("make-demo-model")->add_option("--out", demo_out);
+  }
+  // The message check_config_file refuses `text` with when `reader` reads it ("" when it is accepted).
+  std::string refusal(const std::string& text, const std::string& reader = "diff") {
+    try {
+      check_config_file(app, parse_config_toml(text, "f.toml"), reader);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
 TEST(Options, SectionValuesRelativePathsAndCommandLinePrecedence) {
   const std::string path = write_config("a.toml",
-                                        "top = 1\n[diff]\nbaseline = \"old\"\ncandidate = \"new\"\ntop_k = 7\n"
-                                        "out = \"reports/x\"\nthreshold = 0.25\n[encode]\nlayer = 3\n");
-  DiffConfig c;
-  CLI::App app{"diff"};
-  add_diff_options(app, c);
+                                        "out = \"job\"\n[diff]\nbaseline = \"old\"\ncandidate = \"new\"\ntop_k = 7\n"
+                                        "out = \"reports/x\"\nthreshold = 0.0\nalpha = 1e-3\n[encode]\nlayer = 3\n");
+  Root root;
+  CLI::App& app = *root.app.get_subcommand("diff");
   const char* argv[] = {"diff", "--candidate", "cli-wins"};
   app.parse(3, const_cast<char**>(argv));
-  apply_config_file(app, path, "diff");
+  const ConfigFile file = read_config_toml(path);
+  EXPECT_NO_THROW(check_config_file(root.app, file, "diff"));
+  apply_config(app, file, "diff");
+  DiffConfig& c = root.diff;
   EXPECT_EQ(c.baseline, "old");
   EXPECT_EQ(c.candidate, "cli-wins");
   EXPECT_EQ(c.top_k, 7);
-  EXPECT_DOUBLE_EQ(c.threshold, 0.25);
+  EXPECT_EQ(c.threshold, 0.0) << "a 0.0 in the file is applied, not the default";
+  EXPECT_DOUBLE_EQ(c.alpha, 1e-3);
   const auto dir = std::filesystem::path(path).parent_path();
   EXPECT_EQ(c.out, (dir / "reports/x").lexically_normal().string()) << "relative to the config file's folder";
+  EXPECT_EQ(root.encode.layer, EncodeConfig{}.layer) << "[encode] is not diff's";
   const std::string toml = resolved_toml(app, "diff");
   EXPECT_NE(toml.find("[diff]"), std::string::npos);
   EXPECT_NE(toml.find("candidate=\"cli-wins\""), std::string::npos) << toml;
 }
 
-TEST(Options, UnknownKeysSectionsAndBadValuesAreErrors) {
-  DiffConfig c;
-  CLI::App app{"diff"};
-  add_diff_options(app, c);
+TEST(Options, ConfigEntriesKeepTheirLines) {
+  const ConfigFile f = parse_config_toml("# c\nout = 'x'\n\n[encode]\nlayer = 2\nthreads = [1, 2]\n[diff]\nscore = true\n",
+                                         "f.toml");
+  ASSERT_EQ(f.entries.size(), 4u);
+  EXPECT_EQ(f.entries[0].section, "");
+  EXPECT_EQ(f.entries[0].line, 2);
+  EXPECT_EQ(f.entries[1].key, "layer");
+  EXPECT_EQ(f.entries[1].line, 5);
+  EXPECT_EQ(f.entries[2].values, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(f.entries[3].values, (std::vector<std::string>{"true"}));
+  ASSERT_EQ(f.sections.size(), 2u);
+  EXPECT_EQ(f.sections[0].name, "encode");
+  EXPECT_EQ(f.sections[0].line, 4);
+  EXPECT_EQ(f.sections[1].line, 7);
+}
+
+// Each way a file used to be silently ignored is refused, naming the file and line.
+TEST(Options, ConfigFilesAreAppliedWholeOrRefused) {
+  Root r;
+  const auto refused = [&](const std::string& text, const std::string& expect, const std::string& reader = "diff") {
+    const std::string m = r.refusal(text, reader);
+    EXPECT_NE(m.find(expect), std::string::npos) << "for:\n" << text << "\ngot: " << m;
+  };
+  refused("[diff\nthreshold = 0.0\n", "f.toml:1:");                           // broken header
+  refused("[diff]\nthreshold = 0.0\nthis is garbage\n", "f.toml:3:");         // garbage
+  refused("[dif]\nthreshold = 0.0\n", "f.toml:1: unknown section [dif] (the sections are diff, encode)");
+  refused("[diff]\nthreshold = 0.0\n[make-demo-model]\nout = 'x'\n", "f.toml:3: unknown section [make-demo-model]");
+  refused("threshold = 0.0\n", "f.toml:1: unknown top-level key 'threshold': top-level keys are `saediff run`'s; "
+                               "diff's 'threshold' goes under [diff]");
+  refused("[diff]\nbaselin = 'terse'\n", "f.toml:2: unknown key 'baselin' in [diff]");
+  refused("[diff]\nalpha = 0.1\n[encode]\nlayr = 2\n", "f.toml:4: unknown key 'layr' in [encode]");
+  refused("[diff]\ntop-k = 5\ntop_k = 6\n", "f.toml:3: 'top_k' sets --top-k again (as 'top-k' on line 2)");
+  refused("[diff]\n[diff.x]\na = 1\n", "sections do not nest");
+  refused("[[diff]]\nalpha = 0.1\n", "arrays of tables");
+  refused("[diff]\nalpha = 1979-05-27\n", "f.toml:2: 'alpha' in [diff] is a date");
+  refused("[diff]\nalpha = []\n", "empty array");
+  refused("[diff]\nlabels = {a = 1}\n", "inline table");
+  refused("out = 'x'\n[encode]\nlayer = 2\n", "f.toml has no [diff] section, so nothing in it applies to `saediff diff` "
+                                              "(it has [encode])");
+  refused("out = 'x'\n", "(its keys are at the top level, which is `saediff run`'s)");
+  EXPECT_EQ(r.refusal("out = 'x'\n[diff]\nalpha = 0.1\n[encode]\nlayer = 2\n"), "") << "a run file shared by stages";
+  EXPECT_EQ(r.refusal("out = 'x'\n[encode]\nlayer = 2\n", "run"), "");
+  refused("[diff]\nalpha = 0.1\nout = 'x'\n[diff]\nalpha = 0.2\n", "f.toml:4:");  // TOML: a table defined twice
+}
+
+TEST(Options, BadValuesNameTheLine) {
+  Root r;
+  CLI::App& app = *r.app.get_subcommand("diff");
   app.parse(std::vector<std::string>{});
-  EXPECT_THROW(apply_config_file(app, write_config("b.toml", "[diff]\nbaseline_set = \"x\"\n"), "diff"), Error);
-  EXPECT_THROW(apply_config_file(app, write_config("c.toml", "[diff]\ntop_k = \"many\"\n"), "diff"), Error);
-  EXPECT_THROW(apply_config_file(app, "/nonexistent.toml", "diff"), Error);
-  EXPECT_THROW(check_config_sections(write_config("d.toml", "[dif]\nx = 1\n"), {"collect", "encode", "diff"}), Error);
-  EXPECT_NO_THROW(check_config_sections(write_config("e.toml", "x = 1\n[diff]\ny = 2\n"), {"diff"}));
+  try {
+    apply_config(app, parse_config_toml("[diff]\n\ntop_k = \"many\"\n", "c.toml"), "diff");
+    FAIL() << "a bad value was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("c.toml:3: bad value for 'top_k' in [diff]"), std::string::npos) << e.what();
+  }
+  try {
+    apply_config(app, parse_config_toml("[diff]\nalpha = 2.0\n", "c.toml"), "diff");
+    FAIL() << "an out-of-range value was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("must be from 0 to 1, got 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_config_toml("/nonexistent.toml"), Error);
 }
 
 // Range errors name the rule as a person writes it, never DBL_MAX's 309 digits.
