@@ -12,7 +12,7 @@ Profiles:
        over --np ranks (one per GPU); and bench/hf_side_by_side.py against HF transformers on the same GPU.
 Every bench writes --json; a bench that fails, or reports a wrong result (#wrong > 0, an inexact reduction),
 is a row saying so and makes the suite exit 1. Benches: tokenize, forward, sae, encode, reduce, hdf5, dispatch,
-collect, hf (on the CPU: the tiny shape, against the float64 torch reference where transformers is missing).
+cluster (cpu only), collect, hf (on the CPU: the tiny shape, against the float64 torch reference where transformers is missing).
 The fraction of peak uses --peak-tflops, else the GPU's bf16 dense peak looked up by name (H100 SXM/H200 989,
 H100 PCIe 756, A100 312), else it is left out."""
 import argparse
@@ -70,6 +70,8 @@ def plan(a, build):
             ("hdf5", mpi + [b("bench_hdf5"), "--docs", "200" if q else "2000", "--reps", "1" if q else "3", "--json"]),
             ("dispatch", mpi + [b("bench_dispatch"), "--chunks-per-rank", "20" if q else "200", "--docs", "8",
                                 "--work-us", "500", "--check", "--json"]),
+            ("cluster", [b("bench_cluster"), "--features", "1000" if q else "1000,4000,10000", "--reps",
+                         "1" if q else "3", "--json"]),
             ("collect", [py, os.path.join(ROOT, "bench", "bench_collect.py"), "--saediff", os.path.join(build, "saediff"),
                          "--concurrency", "4" if q else "1,16,64", "--reps", "1" if q else "3", "--json"]),
             # HF transformers where it is installed, else the float64 torch reference (labelled so).
@@ -144,6 +146,10 @@ def rows_of(name, r):
         return [(f"{r['ranks']} ranks, {r['chunks']} chunks of {r['docs_per_chunk']} x {r['work_us']} µs",
                  f"efficiency {100 * r['efficiency']:.1f}%, {r['overhead_per_chunk_us']:.0f} µs lost per chunk",
                  "every chunk once" if r.get("check") else "-", 0)]
+    if name == "cluster":
+        return [(f"{x['features']} top features (--top-k {x['top_k']}), {r['docs']} docs", f"{x['seconds_mean']:.3f} ± "
+                 f"{x['seconds_sd']:.3f} s, matrix {x['matrix_bytes'] / 1e6:.0f} MB", f"{x['clusters']} clusters", 0)
+                for x in r["sizes"]]
     if name == "collect":
         return [(f"latency {x['latency_s'] * 1e3:.0f} ms, {x['concurrency']} in flight", f"{f(x['req_per_s'])} req/s, "
                  f"{x['overhead_ms']:.2f} ms/request overhead", f"{x['wrong']} wrong", x["wrong"]) for x in r["rows"]]

@@ -2,9 +2,12 @@
 // Markdown/HTML escaping, label files and the LLM answers' JSON.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <random>
 
 #include "analysis/clusters.h"
 #include "analysis/evidence.h"
@@ -108,6 +111,77 @@ TEST(Clusters, AverageLinkageGroupsCoOccurringFeatures) {
   EXPECT_DOUBLE_EQ(clusters[0].mean_npmi, 1.0);
   // Two co-occurrences are below the default support of 3: no cluster.
   EXPECT_TRUE(cluster_features({1, 2}, {{0, 1}, {0, 1}}, 50, 0.3).empty());
+}
+
+// The reference: merge the pair of clusters with the highest average pairwise NPMI, recomputed from the pairs
+// each time (O(m^3)), while it is >= min_npmi; first best pair on ties.
+std::vector<std::vector<int32_t>> greedy_clusters(const std::vector<int32_t>& features,
+                                                  const std::vector<std::vector<int64_t>>& docs, int64_t n, double min_npmi) {
+  const size_t m = features.size();
+  std::vector<std::vector<double>> sim(m, std::vector<double>(m, 0.0));
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < m; ++j) {
+      std::vector<int64_t> both;
+      std::set_intersection(docs[i].begin(), docs[i].end(), docs[j].begin(), docs[j].end(), std::back_inserter(both));
+      const auto n_ab = static_cast<int64_t>(both.size());
+      if (i != j) sim[i][j] = n_ab < 3 ? 0.0 : npmi(static_cast<int64_t>(docs[i].size()), static_cast<int64_t>(docs[j].size()), n_ab, n);
+    }
+  std::vector<std::vector<size_t>> cl;
+  for (size_t i = 0; i < m; ++i) cl.push_back({i});
+  while (cl.size() > 1) {
+    double best = -2;
+    size_t bi = 0, bj = 0;
+    for (size_t i = 0; i < cl.size(); ++i)
+      for (size_t j = i + 1; j < cl.size(); ++j) {
+        double s = 0;
+        for (size_t a : cl[i])
+          for (size_t b : cl[j]) s += sim[a][b];
+        s /= static_cast<double>(cl[i].size() * cl[j].size());
+        if (s > best) best = s, bi = i, bj = j;
+      }
+    if (best < min_npmi) break;
+    cl[bi].insert(cl[bi].end(), cl[bj].begin(), cl[bj].end());
+    std::sort(cl[bi].begin(), cl[bi].end());
+    cl.erase(cl.begin() + static_cast<std::ptrdiff_t>(bj));
+  }
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& c : cl) {
+    if (c.size() < 2) continue;
+    out.emplace_back();
+    for (size_t i : c) out.back().push_back(features[i]);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return out;
+}
+
+// The nearest-neighbour chain gives the clusters of the greedy O(m^3) merge, on planted groups with noise.
+TEST(Clusters, NearestNeighbourChainMatchesGreedyMerging) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int64_t n = 80 + static_cast<int64_t>(rng() % 200);
+    const size_t m = 10 + rng() % 70;
+    const size_t n_group = 1 + rng() % 8;
+    std::vector<std::vector<int64_t>> group_docs(n_group);
+    for (auto& g : group_docs)
+      for (int64_t d = 0; d < n; ++d)
+        if (rng() % 6 == 0) g.push_back(d);
+    std::vector<std::vector<int64_t>> docs(m);
+    std::vector<int32_t> features(m);
+    for (size_t i = 0; i < m; ++i) {
+      features[i] = static_cast<int32_t>(1000 + 3 * i);
+      const auto& g = group_docs[rng() % n_group];
+      const int keep = 50 + static_cast<int>(rng() % 50);  // percent of the group's documents
+      for (int64_t d = 0; d < n; ++d) {
+        const bool in_group = std::binary_search(g.begin(), g.end(), d);
+        if ((in_group && static_cast<int>(rng() % 100) < keep) || rng() % 40 == 0) docs[i].push_back(d);
+      }
+    }
+    const double t = 0.05 * static_cast<double>(rng() % 10);
+    const auto got = cluster_features(features, docs, n, t);
+    const auto want = greedy_clusters(features, docs, n, t);
+    ASSERT_EQ(got.size(), want.size()) << "trial " << trial;
+    for (size_t c = 0; c < got.size(); ++c) EXPECT_EQ(got[c].features, want[c]) << "trial " << trial << " cluster " << c;
+  }
 }
 
 TEST(ReportDoc, EscapesMarkdownAndHtml) {
