@@ -39,7 +39,8 @@ def run_once(saediff, base, tmp, n, concurrency):
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     r = subprocess.run([saediff, "collect", "--prompts", prompts, "--model", "m=bench/model", "--out", out,
-                        "--base-url", base, "--concurrency", str(concurrency), "--progress-interval", "3600"],
+                        "--base-url", base, "--no-key", "--concurrency", str(concurrency),
+                        "--progress-interval", "3600"],
                        capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if r.returncode != 0:

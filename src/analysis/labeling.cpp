@@ -144,6 +144,7 @@ LabelSummary run_label(const LabelConfig& c) {
   SAEDIFF_CHECK(c.top > 0 && c.positives > 0 && c.negatives > 0 && c.held_out >= 0 && c.window > 0,
                 "label: --top, --positives, --negatives and --window must be > 0, --held-out >= 0");
   SAEDIFF_CHECK(!c.score || c.held_out > 0, "--score needs --held-out > 0");
+  check_output_path(c.out, OutputKind::folder, "label --out");
   const EncodedFile file = read_encoded_h5(c.encoded);
   for (const EncodedSet& s : file.sets) {
     SAEDIFF_CHECK(s.texts.size() == s.doc_ids.size(), c.encoded, ": set '", s.name,
@@ -170,6 +171,7 @@ LabelSummary run_label(const LabelConfig& c) {
     ex.original = rows[i].at(c_label);
     features.push_back(std::move(ex));
   }
+  const OutputLock lock(c.out, "label --out");
   LabelSummary summary;
   summary.n_features = static_cast<int64_t>(features.size());
 

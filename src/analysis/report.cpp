@@ -391,6 +391,8 @@ void dataset_summary(ReportDoc& doc, const Analysis& a) {
               std::to_string(a.cand.failed_doc_ids.size())},
              {"answers cut by max_tokens (finish_reason length; encoded)", std::to_string(a.base.truncated_doc_ids.size()),
               std::to_string(a.cand.truncated_doc_ids.size())},
+             {"documents longer than encode's --max-doc-tokens (read up to it)", std::to_string(a.base.cut_doc_ids.size()),
+              std::to_string(a.cand.cut_doc_ids.size())},
              {"tokens pooled", std::to_string(tok_b), std::to_string(tok_c)},
              {"tokens per document: min / p25 / median / p75 / max", lengths(lb), lengths(lc)}},
             "lrr");
@@ -409,6 +411,19 @@ void dataset_summary(ReportDoc& doc, const Analysis& a) {
   if (!a.base.truncated_doc_ids.empty() || !a.cand.truncated_doc_ids.empty()) {
     doc.note("Cut answers are encoded, but can lack features of their ending (conclusions, sign-offs); if one set has "
              "many more, raise max_tokens and collect again.");
+  }
+  if (!a.base.cut_doc_ids.empty() || !a.cand.cut_doc_ids.empty()) {
+    const auto cut_list = [](const EncodedSet& s) {
+      std::string out;
+      for (size_t i = 0; i < s.cut_doc_ids.size(); ++i) {
+        out += cat(out.empty() ? "" : ", ", md_escape(s.cut_doc_ids[i]), " (", s.cut_doc_tokens[i], " tokens)");
+      }
+      return out.empty() ? std::string("none") : out;
+    };
+    doc.bullets({cat("Longer than --max-doc-tokens, ", md_escape(c.baseline), ": ", cut_list(a.base)),
+                 cat("Longer than --max-doc-tokens, ", md_escape(c.candidate), ": ", cut_list(a.cand))});
+    doc.note("These documents were read only up to encode's --max-doc-tokens (the model's max_position_embeddings by "
+             "default): features of their later text are missing, as for answers cut by max_tokens.");
   }
 }
 
@@ -464,6 +479,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   SAEDIFF_CHECK(!config.out.empty(), "diff needs --out DIR");
   SAEDIFF_CHECK(config.baseline != config.candidate, "baseline and candidate are the same set '", config.baseline, "'");
   SAEDIFF_CHECK(config.top_k > 0 && config.top_docs >= 0, "--top-k must be > 0 and --top-docs >= 0");
+  check_output_path(config.out, OutputKind::folder, "diff --out");
   const EncodedFile file = read_encoded_h5(config.encoded);
   Analysis a(config, file, file.set(config.baseline), file.set(config.candidate));
   a.labels = load_feature_labels(config.labels, file.d_sae);
@@ -481,6 +497,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
     }
   }
 
+  const OutputLock lock(config.out, "diff --out");  // everything that can refuse the run has passed
   const std::vector<int64_t> counts_b = active_counts(a.base, file.d_sae, config.threshold);
   const std::vector<int64_t> counts_c = active_counts(a.cand, file.d_sae, config.threshold);
   // The counts reduced across ranks at encode time must agree with the stored rows.
@@ -628,7 +645,8 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
     for (int64_t t : s.n_pooled) tokens += t;
     const LengthStats l = length_stats(s.n_pooled);
     return nlohmann::json{{"set", s.name}, {"model", s.model_id}, {"n_docs", n}, {"n_failed", s.failed_doc_ids.size()},
-                          {"n_truncated", s.truncated_doc_ids.size()}, {"n_tokens_pooled", tokens},
+                          {"n_truncated", s.truncated_doc_ids.size()}, {"n_cut", s.cut_doc_ids.size()},
+                          {"n_tokens_pooled", tokens},
                           {"tokens_per_doc", {{"min", l.min}, {"p25", l.p25}, {"median", l.median}, {"p75", l.p75},
                                               {"max", l.max}, {"mean", l.mean}}},
                           {"collected", {s.collected_first, s.collected_last}}};

@@ -78,6 +78,8 @@ EncodeConfig checked_config(const EncodeConfig& given) {
   SAEDIFF_CHECK(!config.model.empty(), "encode needs --model DIR");
   SAEDIFF_CHECK(!config.sae.empty(), "encode needs --sae FILE");
   SAEDIFF_CHECK(!config.out.empty(), "encode needs --out FILE.h5");
+  check_output_path(config.out, OutputKind::file, "encode --out");
+  check_output_path(spool::dir_for(config.out), OutputKind::folder, "encode's record of finished documents");
   SAEDIFF_CHECK(config.layer >= 0, "--layer must be >= 0");
   SAEDIFF_CHECK(config.chunk_tokens > 0, "--chunk-tokens must be positive");
   SAEDIFF_CHECK(config.batch_tokens > 0, "--batch-tokens must be positive");
@@ -187,6 +189,15 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   const std::string tokenizer_path =
       config.tokenizer.empty() ? (std::filesystem::path(config.model) / "tokenizer.json").string() : config.tokenizer;
   const std::string spool_dir = spool::dir_for(config.out);
+  const LlamaConfig llama = LlamaConfig::from_json_file((std::filesystem::path(config.model) / "config.json").string());
+  SAEDIFF_CHECK(llama.max_position_embeddings <= 0 || config.max_doc_tokens <= llama.max_position_embeddings,
+                "--max-doc-tokens ", config.max_doc_tokens, " is more than the model's max_position_embeddings (",
+                llama.max_position_embeddings, ") in ", config.model, ": positions past it were never trained");
+  SAEDIFF_CHECK(config.layer < llama.n_layer, "layer ", config.layer, " does not exist: '", config.model, "' has ",
+                llama.n_layer, " decoder layers (0..", llama.n_layer - 1, ")");
+  // One writer per output: a second encode of the same --out is refused here, before any work.
+  OutputLock lock;
+  if (rank == 0) lock = OutputLock(config.out, "encode --out");
 
   // Plan: rank 0 reads the responses and what an earlier, interrupted run of the same --out left in the spool;
   // every rank learns the sets.
@@ -204,8 +215,7 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
   // The SAE first, checked against config.json, so that a mismatched pair fails before the model loads.
   Timer step;
   const Sae sae = Sae::load(config.sae, dtype, device);
-  sae.check_input_width(LlamaConfig::from_json_file((std::filesystem::path(config.model) / "config.json").string()).d_model,
-                        config.model);
+  sae.check_input_width(llama.d_model, config.model);
   const LlamaModel model = LlamaModel::load(config.model, config.layer, dtype, device);
   const Tokenizer tokenizer = Tokenizer::from_file(tokenizer_path);
   const double load_s = step.seconds();
@@ -213,7 +223,9 @@ EncodeSummary run_encode(const EncodeConfig& given, const std::string& resolved_
            " GiB), the SAE and the tokenizer in ", load_s, " s; ", memory_report(device));
   const int64_t d_sae = sae.d_sae();
   const auto n_set = static_cast<int64_t>(sets.size());
+  plan.find_cut_documents(tokenizer, doc_token_cap(config, model.config()));
   plan.make_batches(config.batch_tokens, config.chunk_tokens, n_rank);
+  plan.open_spool();  // everything that can refuse the run has passed: from here on, work is recorded
 
   // Dispatch and read: rank 0 hands out chunks of whole batches to whichever rank asks; each rank's reader
   // encodes them, pipelined, into its spool file, made durable at the end of every chunk.

@@ -10,10 +10,12 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "core/timer.h"
 #include "dist/dispatch.h"
 #include "dist/mpi.h"
 #include "io/spool.h"
+#include "text/chat_template.h"
 
 namespace saediff {
 namespace {
@@ -84,7 +86,12 @@ void EncodePlan::read_corpus(const std::string& responses) {
   std::map<std::string, std::vector<size_t>> by_set;
   for (size_t i = 0; i < outcomes_.size(); ++i) {
     const ResponseRecord& r = outcomes_[i];
-    if (!by_set.count(r.set)) order.push_back(r.set);
+    if (!by_set.count(r.set)) {
+      const std::string problem = set_name_problem(r.set);
+      SAEDIFF_CHECK(problem.empty(), responses, ": the set '", r.set, "' of prompt '", r.prompt_id,
+                    "' cannot name a set in encoded.h5: ", problem);
+      order.push_back(r.set);
+    }
     by_set[r.set].push_back(i);
   }
   int64_t g = 0;
@@ -150,12 +157,16 @@ EncodePlan EncodePlan::make(const EncodeConfig& config, const std::string& token
              " in ", read_timer.seconds(), " s");
     layout_json = layout_to_json(plan.sets);
     plan.tokenizer_sha256 = sha256_file(tokenizer_path);
-    const nlohmann::json fingerprint = {{"format", 1},          {"model", config.model},   {"sae", config.sae},
-                                        {"layer", config.layer}, {"pool", config.pool},     {"dtype", config.dtype},
-                                        {"device", config.device}, {"token_topk", config.token_topk},
-                                        {"batch_tokens", config.batch_tokens},  // a document's batch sets its bits
-                                        {"tokenizer_sha256", plan.tokenizer_sha256}};
-    spool::open_dir(spool_dir, fingerprint.dump());
+    nlohmann::json fingerprint = {{"format", 1},          {"model", config.model},   {"sae", config.sae},
+                                  {"layer", config.layer}, {"pool", config.pool},     {"dtype", config.dtype},
+                                  {"device", config.device}, {"token_topk", config.token_topk},
+                                  {"batch_tokens", config.batch_tokens},  // a document's batch sets its bits
+                                  {"tokenizer_sha256", plan.tokenizer_sha256}};
+    // Only when given: the default (the model's limit) is fixed by the model, and older spools stay usable.
+    if (config.max_doc_tokens > 0) fingerprint["max_doc_tokens"] = config.max_doc_tokens;
+    plan.spool_dir_ = spool_dir;
+    plan.fingerprint_ = fingerprint.dump();
+    spool::check_dir(spool_dir, plan.fingerprint_);
     plan.scan_spool(spool_dir);
     for (size_t g = 0; g < plan.stored.size(); ++g) {
       if (plan.stored[g].file >= 0) {
@@ -175,11 +186,63 @@ EncodePlan EncodePlan::make(const EncodeConfig& config, const std::string& token
   return plan;
 }
 
+int64_t doc_token_cap(const EncodeConfig& config, const LlamaConfig& model) {
+  return config.max_doc_tokens > 0 ? config.max_doc_tokens : std::max<int64_t>(model.max_position_embeddings, 0);
+}
+
+void EncodePlan::find_cut_documents(const Tokenizer& tokenizer, int64_t cap) {
+  cap_ = cap;
+  std::string wire;  // per set, [[prompt id, tokens], ...]
+  if (mpi::comm_rank() == 0 && cap > 0) {
+    // A text of B bytes makes at most 3B tokens (one per byte; three where invalid UTF-8 becomes U+FFFD) after the
+    // template's: only a text that could pass the cap is tokenized here.
+    const auto fixed = static_cast<int64_t>(tokenize_document(tokenizer, "", ChatTemplate::llama3).ids.size());
+    std::vector<size_t> maybe;
+    for (size_t g = 0; g < docs_.size(); ++g) {
+      if (fixed + 3 * static_cast<int64_t>(outcomes_[docs_[g].record].response->size()) > cap) maybe.push_back(g);
+    }
+    std::vector<int64_t> n_token(maybe.size());
+    parallel_for(maybe.size(), 0, [&](size_t i) {
+      n_token[i] = static_cast<int64_t>(
+          tokenize_document(tokenizer, *outcomes_[docs_[maybe[i]].record].response, ChatTemplate::llama3).ids.size());
+    });
+    nlohmann::json cut = nlohmann::json::array();
+    for (size_t s = 0; s < sets.size(); ++s) cut.push_back(nlohmann::json::array());
+    int64_t n_cut = 0;
+    for (size_t i = 0; i < maybe.size(); ++i) {
+      if (n_token[i] <= cap) continue;
+      const Doc& d = docs_[maybe[i]];
+      cut[static_cast<size_t>(d.set)].push_back({outcomes_[d.record].prompt_id, n_token[i]});
+      cut_.push_back(maybe[i]);
+      ++n_cut;
+    }
+    if (n_cut > 0) {
+      log_info("encode: ", n_cut, " document(s) are longer than ", cap, " tokens (--max-doc-tokens, else the model's ",
+               "max_position_embeddings): each is read up to its first ", cap, " tokens, and the report lists them");
+    }
+    wire = cut.dump();
+  }
+  if (cap <= 0) return;
+  mpi::broadcast(wire);
+  const nlohmann::json cut = nlohmann::json::parse(wire);
+  for (size_t s = 0; s < sets.size(); ++s) {
+    for (const auto& e : cut[s]) {
+      sets[s].cut_doc_ids.push_back(e[0].get<std::string>());
+      sets[s].cut_doc_tokens.push_back(e[1].get<int64_t>());
+    }
+  }
+}
+
+void EncodePlan::open_spool() const {
+  if (mpi::comm_rank() == 0) spool::open_dir(spool_dir_, fingerprint_);
+}
+
 void EncodePlan::make_batches(int64_t batch_tokens, int64_t chunk_tokens, int n_rank) {
   if (mpi::comm_rank() != 0) return;
   std::vector<int64_t> estimate;  // tokens, before tokenizing: ~4 bytes a token, plus the template's 31
   estimate.reserve(docs_.size());
   for (const Doc& d : docs_) estimate.push_back(static_cast<int64_t>(outcomes_[d.record].response->size()) / 4 + 31);
+  for (size_t g : cut_) estimate[g] = cap_;
   // A small corpus still makes batches enough to spread over the ranks: at most 1/64 of all its tokens each, but
   // not under kMinBatchTokens, where a batch's fixed cost (its operations, a few hundred whatever it holds)
   // would outweigh its work (a function of the corpus, not of the ranks or of what is already done).

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -10,6 +12,7 @@
 #include "app/encode_plan.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/timer.h"
 #include "dist/mpi.h"
 #include "text/chat_template.h"
 
@@ -64,13 +67,20 @@ ChunkReader::Batch ChunkReader::prepare(ByteReader& in) const {
 
 // Host work before the device: the chat template, tokens, pooled ranges, and the packed ids.
 ChunkReader::Batch ChunkReader::tokenize(Batch b) const {
-  const int64_t max_positions = model_.config().max_position_embeddings;
+  const int64_t cap = doc_token_cap(config_, model_.config());
+  // A test hook: SAEDIFF_TEST_FAIL_DOC=ID makes the rank that reads document ID fail there, as a fault on one rank
+  // in the middle of a run would (tests/integration/encode_failures.py checks that every rank stops, fast).
+  static const char* const fail_doc = std::getenv("SAEDIFF_TEST_FAIL_DOC");
   for (Batch::Item& it : b.items) {
+    SAEDIFF_CHECK(fail_doc == nullptr || key_name(it.rec.key) != fail_doc, "document '", key_name(it.rec.key),
+                  "': the fault SAEDIFF_TEST_FAIL_DOC asked for");
     TemplatedDoc td = tokenize_document(tokenizer_, it.text, ChatTemplate::llama3);
+    // A document longer than the cap is read up to it (rank 0 listed it as cut when it planned the batches).
+    if (cap > 0 && static_cast<int64_t>(td.ids.size()) > cap) {
+      td.ids.resize(static_cast<size_t>(cap));
+      td.content_end = std::min<int32_t>(td.content_end, static_cast<int32_t>(cap));
+    }
     it.n_token = static_cast<int64_t>(td.ids.size());
-    SAEDIFF_CHECK(max_positions <= 0 || it.n_token <= max_positions, "document '", key_name(it.rec.key), "' has ",
-                  it.n_token, " tokens, more than the model's max_position_embeddings (", max_positions, ") in ",
-                  config_.model);
     it.rec.pool_begin = scope_ == PoolScope::content ? td.content_begin : 0;
     it.rec.pool_end = scope_ == PoolScope::content ? td.content_end : static_cast<int32_t>(it.n_token);
     b.packed.insert(b.packed.end(), td.ids.begin(), td.ids.end());
@@ -137,6 +147,7 @@ void ChunkReader::process(const std::string& message, WorkProgress& progress, co
     if (b + 1 < n_batch) {
       next = std::async(std::launch::async, [this, r = std::move(raw[b + 1])]() mutable { return tokenize(std::move(r)); });
     }
+    const Timer batch_timer;
     // The reader over the whole batch at once: one packed forward pass.
     const torch::Tensor x = model_.forward_packed(batch.packed, batch.lengths, LlamaModel::kMaxScoreElements, model_.dtype());
     poll();  // rank 0 answers requests while its batch runs, not only between batches
@@ -168,6 +179,14 @@ void ChunkReader::process(const std::string& message, WorkProgress& progress, co
                          max.to(torch::kDouble).gt(config_.threshold).to(torch::kLong));
     }
     HostBatch host = start_host_copy(std::move(pending));  // queued after this batch's work
+    // Progress at least once per batch: a batch longer than the progress interval says so on its own rank (rank
+    // 0's line counts a worker's documents only when it asks for its next chunk).
+    if (const double s = batch_timer.seconds(); config_.progress_seconds > 0 && s >= config_.progress_seconds) {
+      int64_t tokens = 0, longest = 0;
+      for (int64_t n : batch.lengths) tokens += n, longest = std::max(longest, n);
+      log_info("encode: a batch of ", batch.lengths.size(), " documents, ", tokens, " tokens (the longest ", longest,
+               ") took ", s, " s on this rank");
+    }
     if (finishing.valid()) take(finishing.get());
     poll();
     finishing = std::async(std::launch::async, [this, bt = std::move(batch), h = std::move(host)]() mutable {

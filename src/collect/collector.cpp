@@ -229,10 +229,13 @@ std::string read_api_key(const CollectConfig& config) {
 }
 
 ModelSpec parse_model_spec(const std::string& text) {
-  static const std::regex re(R"(^([A-Za-z0-9._-]+)=(\S+)$)");
+  static const std::regex re(R"(^([^=]*)=(\S+)$)");
   std::smatch m;
   SAEDIFF_CHECK(std::regex_match(text, m, re), "--model '", text,
                 "' must be NAME=ID, with NAME of letters, digits, '.', '_' or '-' (e.g. gemini-2.5=google/gemini-2.5-flash)");
+  const std::string problem = set_name_problem(m[1].str());
+  SAEDIFF_CHECK(problem.empty(), "--model '", text, "': the NAME of NAME=ID, '", m[1].str(), "', cannot name a set: ",
+                problem, " (e.g. gemini-2.5=google/gemini-2.5-flash)");
   return {m[1].str(), m[2].str()};
 }
 
@@ -243,11 +246,15 @@ CollectSummary collect_responses(const CollectConfig& config) {
   const std::vector<Prompt> prompts = read_prompts(config.prompts);
   SAEDIFF_CHECK(config.base_url.rfind("https://", 0) == 0 || is_loopback(config.base_url), "--base-url '",
                 config.base_url, "' is not https: the API key would travel unencrypted (only loopback may use http)");
-  const std::string api_key = read_api_key(config);
-  SAEDIFF_CHECK(!api_key.empty() || is_loopback(config.base_url), "no API key: set ", config.api_key_env,
-                " or give --api-key-file (only a loopback --base-url may go without one)");
+  SAEDIFF_CHECK(!config.no_key || is_loopback(config.base_url), "--no-key is for a loopback --base-url only (a local ",
+                "test server), not '", config.base_url, "'");
+  const std::string api_key = config.no_key ? std::string() : read_api_key(config);
+  SAEDIFF_CHECK(!api_key.empty() || config.no_key, "no API key: set ", config.api_key_env,
+                " or give --api-key-file (a loopback --base-url may go without one with --no-key)");
   const nlohmann::json reasoning = json_object_option(config.reasoning, "reasoning");
   const nlohmann::json extra_body = json_object_option(config.extra_body, "extra-body");
+  check_output_path(config.out, OutputKind::folder, "collect --out");
+  const OutputLock lock(config.out, "collect --out");  // held until every pair is stored
 
   std::filesystem::create_directories(config.out);
   const std::string jsonl = (std::filesystem::path(config.out) / "responses.jsonl").string();

@@ -1,8 +1,10 @@
 #include "dist/dispatch.h"
 
 #include <algorithm>
+#include <chrono>
 #include <list>
 #include <numeric>
+#include <thread>
 
 #include "core/memory.h"
 #include "core/timer.h"
@@ -160,9 +162,16 @@ std::vector<WorkProgress> dispatch_chunks(MPI_Comm comm, size_t n_chunks, const 
       ++mine.chunks;
     }
     while (active > 0) {  // the queue is empty: tell every worker as it asks
+      // Probing without blocking, so that the progress line keeps coming while the last chunks run.
       MPI_Status status;
       const Timer wait;
-      MPI_CHECK(MPI_Probe(MPI_ANY_SOURCE, kTagRequest, comm, &status));
+      for (int flag = 0; !flag;) {
+        MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, comm, &flag, &status));
+        if (!flag) {
+          report();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
       mine.wait_s += wait.seconds();
       answer(status);
       report();

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <utility>
 
@@ -133,10 +135,9 @@ const EncodedSet& EncodedFile::set(const std::string& name) const {
   SAEDIFF_FAIL("set '", name, "' is not in the encoded file; it has: ", known);
 }
 
-EncodedFile read_encoded_h5(const std::string& path) {
-  h5::disable_hdf5_error_printing();
-  SAEDIFF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "'", path, "' is not an HDF5 file (or cannot be read)");
-  Handle file(H5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)));
+namespace {
+
+EncodedFile read_contents(hid_t file, const std::string& path) {
   EncodedFile out;
   out.d_sae = h5::read_attr_int(file, "d_sae");
   out.attrs.threshold = h5::read_attr_double(file, "threshold");
@@ -155,6 +156,11 @@ EncodedFile read_encoded_h5(const std::string& path) {
     s.doc_ids = h5::read_strings(file, base + "doc_id");
     s.failed_doc_ids = h5::read_strings(file, base + "failed_doc_id");
     if (h5::exists(file, base + "truncated_doc_id")) s.truncated_doc_ids = h5::read_strings(file, base + "truncated_doc_id");
+    if (h5::exists(file, base + "cut_doc_id")) {
+      s.cut_doc_ids = h5::read_strings(file, base + "cut_doc_id");
+      s.cut_doc_tokens = h5::read_int64(file, base + "cut_doc_tokens");
+      SAEDIFF_CHECK(s.cut_doc_tokens.size() == s.cut_doc_ids.size(), base, "cut_doc_id and cut_doc_tokens differ in length");
+    }
     s.n_tokens = h5::read_int64(file, base + "n_tokens");
     s.n_pooled = h5::read_int64(file, base + "n_pooled");
     s.active_docs = h5::read_int64(file, base + "active_docs");
@@ -173,6 +179,35 @@ EncodedFile read_encoded_h5(const std::string& path) {
     out.sets.push_back(std::move(s));
   }
   return out;
+}
+
+}  // namespace
+
+EncodedFile read_encoded_h5(const std::string& path) {
+  h5::disable_hdf5_error_printing();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  SAEDIFF_CHECK(fs::exists(st), "'", path, "' does not exist");
+  SAEDIFF_CHECK(!fs::is_directory(st), "'", path, "' is a folder, not an encoded .h5 file");
+  std::FILE* probe = std::fopen(path.c_str(), "rb");
+  SAEDIFF_CHECK(probe != nullptr, "'", path, "' cannot be read: ", std::strerror(errno));
+  std::fclose(probe);
+  const auto size = fs::file_size(path, ec);
+  SAEDIFF_CHECK(!ec && size > 0, "'", path, "' is empty");
+  SAEDIFF_CHECK(H5Fis_hdf5(path.c_str()) > 0, "'", path, "' is not an HDF5 file (it does not begin with HDF5's signature; ",
+                size, " bytes)");
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  SAEDIFF_CHECK(id >= 0, "'", path, "' is an HDF5 file that cannot be opened: truncated or corrupt (", size,
+                " bytes). encode writes OUT.tmp and renames it only once complete, so a partial copy or a damaged disk "
+                "is the likely cause");
+  Handle file(id);
+  try {
+    return read_contents(file, path);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find(path) != std::string::npos) throw;
+    throw Error(cat("'", path, "': ", e.what()));
+  }
 }
 
 }  // namespace saediff

@@ -73,6 +73,8 @@ struct SetLayout {
   std::vector<std::string> doc_ids;          // [N] in row order (rank 0)
   std::vector<std::string> failed_doc_ids;   // responses that failed to collect
   std::vector<std::string> truncated_doc_ids;  // encoded, but cut by max_tokens (finish_reason "length")
+  std::vector<std::string> cut_doc_ids;      // encoded, but longer than --max-doc-tokens: read up to it (every rank)
+  std::vector<int64_t> cut_doc_tokens;       // their whole length in tokens
   std::vector<int64_t> active_docs;          // [d_sae] reduced counts (same on every rank)
   std::vector<std::string> categories;       // [N] the prompt's category (rank 0)
   std::string model_id;                      // the provider's model id the set was collected from
@@ -159,6 +161,8 @@ struct EncodedSet {
   double active_threshold = 0.0;
   std::vector<std::string> failed_doc_ids;
   std::vector<std::string> truncated_doc_ids;  // empty in files written before it existed
+  std::vector<std::string> cut_doc_ids;        // longer than encode's --max-doc-tokens: read up to it (ditto)
+  std::vector<int64_t> cut_doc_tokens;         // their whole length in tokens
   // Empty in files written before they existed:
   std::string model_id, collected_first, collected_last;
   std::vector<std::string> categories;

@@ -177,12 +177,16 @@ EncodedWriter::EncodedWriter(std::string path, MPI_Comm comm, const std::vector<
     h5::write_attr(group, "n_docs", s.n_docs);
     h5::write_attr(group, "n_failed", static_cast<int64_t>(s.failed_doc_ids.size()));
     h5::write_attr(group, "n_truncated", static_cast<int64_t>(s.truncated_doc_ids.size()));
+    h5::write_attr(group, "n_cut", static_cast<int64_t>(s.cut_doc_ids.size()));
     h5::write_attr(group, "model_id", s.model_id);
     h5::write_attr(group, "collected_first", s.collected_first);
     h5::write_attr(group, "collected_last", s.collected_last);
     write_strings(group, "doc_id", s.doc_ids, m.rank, comm, m.dxpl);
     write_strings(group, "failed_doc_id", s.failed_doc_ids, m.rank, comm, m.dxpl);
     write_strings(group, "truncated_doc_id", s.truncated_doc_ids, m.rank, comm, m.dxpl);
+    SAEDIFF_CHECK(s.cut_doc_ids.size() == s.cut_doc_tokens.size(), "set '", s.name, "': cut ids and lengths differ");
+    write_strings(group, "cut_doc_id", s.cut_doc_ids, m.rank, comm, m.dxpl);
+    write_root_array(group, "cut_doc_tokens", H5T_NATIVE_INT64, s.cut_doc_tokens, m.rank, m.dxpl);
     write_strings(group, "category", s.categories, m.rank, comm, m.dxpl);
     write_ragged_root(group, "prompt", s.prompts, s.n_docs, m.rank, comm, m.dxpl);
     write_root_array(group, "active_docs", H5T_NATIVE_INT64, s.active_docs, m.rank, m.dxpl);

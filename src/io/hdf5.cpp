@@ -108,21 +108,37 @@ std::vector<std::string> read_string_array(hid_t obj, hid_t file_type, hid_t spa
 template <typename T>
 T read_scalar_attr(hid_t obj, const std::string& name, hid_t mem_type) {
   SAEDIFF_CHECK(H5Aexists(obj, name.c_str()) > 0, "HDF5 attribute '", name, "' is missing");
-  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
-  T v{};
-  H5_CHECK(H5Aread(attr, mem_type, &v));
-  return v;
+  return reading("HDF5 attribute '" + name + "'", [&] {
+    Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+    T v{};
+    H5_CHECK(H5Aread(attr, mem_type, &v));
+    return v;
+  });
+}
+
+// Runs `read`, turning a failed HDF5 call into a message that says what could not be read and why that happens.
+template <typename F>
+auto reading(const std::string& what, F&& read) {
+  try {
+    return read();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    if (m.find(") failed") == std::string::npos) throw;  // already says what is wrong
+    throw Error(cat("cannot read ", what, ": the file is corrupt or truncated (", m, ")"));
+  }
 }
 
 template <typename T>
 std::vector<T> read_numeric(hid_t loc, const std::string& path, hid_t mem_type, int ndims = 1) {
   SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
-  Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
-  Handle space(H5_CHECK(H5Dget_space(ds)));
-  SAEDIFF_CHECK(H5Sget_simple_extent_ndims(space) == ndims, "HDF5 dataset '", path, "' must have ", ndims, " dimension(s)");
-  std::vector<T> out(static_cast<size_t>(H5_CHECK(H5Sget_simple_extent_npoints(space))));
-  if (!out.empty()) H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
-  return out;
+  return reading("HDF5 dataset '" + path + "'", [&] {
+    Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
+    Handle space(H5_CHECK(H5Dget_space(ds)));
+    SAEDIFF_CHECK(H5Sget_simple_extent_ndims(space) == ndims, "HDF5 dataset '", path, "' must have ", ndims, " dimension(s)");
+    std::vector<T> out(static_cast<size_t>(H5_CHECK(H5Sget_simple_extent_npoints(space))));
+    if (!out.empty()) H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+    return out;
+  });
 }
 
 }  // namespace
@@ -156,21 +172,19 @@ void write_attr(hid_t obj, const std::string& name, const std::vector<std::strin
 bool has_attr(hid_t obj, const std::string& name) { return H5_CHECK(H5Aexists(obj, name.c_str())) > 0; }
 
 std::string read_attr_string(hid_t obj, const std::string& name) {
-  SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
-  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
-  Handle type(H5_CHECK(H5Aget_type(attr)));
-  Handle space(H5_CHECK(H5Aget_space(attr)));
-  std::vector<std::string> v = read_string_array(attr, type, space, true);
+  std::vector<std::string> v = read_attr_strings(obj, name);
   SAEDIFF_CHECK(v.size() == 1, "HDF5 attribute '", name, "' is not a single string");
   return v[0];
 }
 
 std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name) {
   SAEDIFF_CHECK(has_attr(obj, name), "HDF5 attribute '", name, "' is missing");
-  Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
-  Handle type(H5_CHECK(H5Aget_type(attr)));
-  Handle space(H5_CHECK(H5Aget_space(attr)));
-  return read_string_array(attr, type, space, true);
+  return reading("HDF5 attribute '" + name + "'", [&] {
+    Handle attr(H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+    Handle type(H5_CHECK(H5Aget_type(attr)));
+    Handle space(H5_CHECK(H5Aget_space(attr)));
+    return read_string_array(attr, type, space, true);
+  });
 }
 
 int64_t read_attr_int(hid_t obj, const std::string& name) {
@@ -207,10 +221,12 @@ std::vector<uint8_t> read_uint8(hid_t loc, const std::string& path) {
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
   SAEDIFF_CHECK(exists(loc, path), "HDF5 dataset '", path, "' is missing");
-  Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
-  Handle type(H5_CHECK(H5Dget_type(ds)));
-  Handle space(H5_CHECK(H5Dget_space(ds)));
-  return read_string_array(ds, type, space, false);
+  return reading("HDF5 dataset '" + path + "'", [&] {
+    Handle ds(H5_CHECK(H5Dopen2(loc, path.c_str(), H5P_DEFAULT)));
+    Handle type(H5_CHECK(H5Dget_type(ds)));
+    Handle space(H5_CHECK(H5Dget_space(ds)));
+    return read_string_array(ds, type, space, false);
+  });
 }
 
 }  // namespace saediff::h5

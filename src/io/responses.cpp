@@ -1,5 +1,6 @@
 #include "io/responses.h"
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -50,6 +51,21 @@ nlohmann::json ResponseRecord::to_json() const {
   j["attempts"] = attempts;
   j["collected_at"] = collected_at;
   return j;
+}
+
+std::string set_name_problem(const std::string& name) {
+  constexpr size_t kMaxLength = 64;
+  if (name.empty()) return "it is empty";
+  if (name.size() > kMaxLength) return cat("it is ", name.size(), " characters long (at most ", kMaxLength, ")");
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) != 0 && u < 0x80) && c != '.' && c != '_' && c != '-') {
+      return u < 0x20 || u == 0x7f ? cat("it holds a control character (byte ", static_cast<int>(u), ")")
+                                   : cat("it holds '", c, "'; a set name is letters, digits, '.', '_' and '-'");
+    }
+  }
+  if (name.find_first_not_of('.') == std::string::npos) return "it is only dots ('.' and '..' name folders in HDF5)";
+  return "";
 }
 
 ResponseRecord ResponseRecord::from_json(const nlohmann::json& j) {

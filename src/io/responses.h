@@ -30,6 +30,12 @@ struct ResponseRecord {
   static ResponseRecord from_json(const nlohmann::json& j);  // throws saediff::Error on a bad record
 };
 
+// Why `name` cannot name a set ("" when it can). One rule for collect's --model NAME=ID and encode's responses:
+// 1 to 64 letters, digits, '.', '_' or '-', and not only dots. A set becomes an HDF5 group (/sets/NAME), a
+// CSV column (response_NAME) and a command-line value (--baseline NAME): '/', '.', '..', spaces and control
+// characters break one of those.
+std::string set_name_problem(const std::string& name);
+
 struct ReadResponsesResult {
   std::vector<ResponseRecord> records;  // in file order
   bool torn_tail = false;               // the last line had no newline and did not parse (a crash mid-write)

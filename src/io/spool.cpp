@@ -275,8 +275,10 @@ Record RecordReader::read(size_t file, int64_t offset, int64_t bytes) {
 
 std::string dir_for(const std::string& out) { return out + ".parts"; }
 
-void open_dir(const std::string& dir, const std::string& fingerprint) {
+bool check_dir(const std::string& dir, const std::string& fingerprint) {
   namespace fs = std::filesystem;
+  SAEDIFF_CHECK(!fs::exists(dir) || fs::is_directory(dir), "'", dir, "' (encode's record of finished documents) exists ",
+                "but is not a folder; move it away, or pass another --out");
   const fs::path manifest = fs::path(dir) / "manifest.json";
   const nlohmann::json want = nlohmann::json::parse(fingerprint);
   if (fs::exists(manifest)) {
@@ -294,12 +296,17 @@ void open_dir(const std::string& dir, const std::string& fingerprint) {
                     " was ", have.contains(k) ? have[k].dump() : "absent", ", now ", v.dump(),
                     ". Delete the folder to encode from scratch, or pass another --out");
     }
-    return;
+    return true;
   }
   SAEDIFF_CHECK(list_files(dir).empty(), "'", dir, "' holds spool files but no manifest.json, so what they were encoded with is ",
                 "unknown. Delete the folder to encode from scratch, or pass another --out");
-  fs::create_directories(dir);
-  write_file_atomic(manifest.string(), want.dump(2) + "\n");
+  return false;
+}
+
+void open_dir(const std::string& dir, const std::string& fingerprint) {
+  if (check_dir(dir, fingerprint)) return;
+  std::filesystem::create_directories(dir);
+  write_file_atomic((std::filesystem::path(dir) / "manifest.json").string(), nlohmann::json::parse(fingerprint).dump(2) + "\n");
 }
 
 std::vector<std::string> list_files(const std::string& dir) {

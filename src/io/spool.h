@@ -91,9 +91,12 @@ class RecordReader {
 };
 
 // The spool folder of an output file: OUT.parts. `fingerprint` (JSON text) says what the records were made
-// with; open_dir creates the folder and its manifest, or checks that an existing manifest matches, and throws
-// naming the first difference when it does not (the records stay untouched).
+// with; check_dir checks that an existing manifest matches (true) or that there is no folder or only an empty one
+// (false), and throws naming the first difference otherwise (the records stay untouched); open_dir checks, then
+// creates the folder and its manifest where there is none. Encode checks before any work and opens the folder
+// only once the model has loaded, so that a run refused before it leaves no folder behind.
 std::string dir_for(const std::string& out);
+bool check_dir(const std::string& dir, const std::string& fingerprint);
 void open_dir(const std::string& dir, const std::string& fingerprint);
 std::vector<std::string> list_files(const std::string& dir);  // *.spool, sorted by name
 

@@ -21,3 +21,9 @@ endforeach()
 add_test(NAME reduce_exact_np3
          COMMAND ${SAEDIFF_MPIRUN} -np 3 $<TARGET_FILE:bench_reduce> --check --sets 3 --d-sae 4096 --reps 3)
 set_tests_properties(reduce_exact_np3 PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi" TIMEOUT 120)
+
+# Misuse and bad input (issue 17): refused before the work, with the reason, leaving nothing; on the demo's files.
+add_test(NAME misuse COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/misuse.py ${CMAKE_BINARY_DIR}/test-out/demo/np2
+                             ${CMAKE_BINARY_DIR}/test-out/misuse)
+set_tests_properties(misuse PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;mpi;sanitize" TIMEOUT 900
+                     FIXTURES_REQUIRED demo_np2 RESOURCE_LOCK cpu_heavy)
