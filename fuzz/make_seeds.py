@@ -6,7 +6,8 @@ invalid UTF-8. corpus/tokenizer_json/tiny.json: a small byte-level BPE tokenizer
 symbols, a few merges, Llama 3's pre-tokenizer and decoder, two added tokens). corpus/spool/: encode spool
 records (src/io/spool.h), written here from the format's description rather than by saediff.
 corpus/config/ (not written here): copies of configs/demo.toml and gemini_flash.toml, a broken header,
-and one file with every TOML value kind the config reader refuses."""
+one file with every TOML value kind the config reader refuses, and the fuzzer's first finds (non-ASCII text where
+toml++ 3.3 reaches undefined behaviour, an empty key)."""
 import json
 import os
 import struct

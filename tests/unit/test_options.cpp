@@ -89,6 +89,39 @@ TEST(Options, ConfigEntriesKeepTheirLines) {
   EXPECT_EQ(f.sections[1].line, 7);
 }
 
+// Non-ASCII text reaches toml++ as escapes (toml++ 3.3/3.4 has undefined behaviour on some code points): strings of
+// every kind keep their exact value, comments may hold any text, and anywhere else it is refused with its place.
+TEST(Options, NonAsciiTextKeepsItsValue) {
+  const ConfigFile f = parse_config_toml(
+      "# caf\u00e9 \u00a7 comment\n"
+      "a = \"caf\u00e9 \u00a7 \\\"q\\\" \U0001F600\"\n"
+      "b = 'lit\u00e9ral \\ \"dq\"'\n"
+      "c = '''ml \u00a7\n'' \\ \"\"\" end'''\n"
+      "d = \"\"\"\\\n   \u00a7 after a line-ending backslash\"\"\"\n"
+      "\"cl\u00e9\" = 'key'\n",
+      "u.toml");
+  ASSERT_EQ(f.entries.size(), 5u);
+  EXPECT_EQ(f.entries[0].values[0], "caf\u00e9 \u00a7 \"q\" \U0001F600");
+  EXPECT_EQ(f.entries[1].values[0], "lit\u00e9ral \\ \"dq\"");
+  EXPECT_EQ(f.entries[2].values[0], "ml \u00a7\n'' \\ \"\"\" end");
+  EXPECT_EQ(f.entries[3].values[0], "\u00a7 after a line-ending backslash");
+  EXPECT_EQ(f.entries[4].key, "cl\u00e9");
+  EXPECT_EQ(f.entries[4].line, 8);
+  const auto message = [](const std::string& text) {
+    try {
+      parse_config_toml(text, "u.toml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message("a = 1\nb = 2 \u00e9\n").find("u.toml:2:7: a non-ASCII character outside a string or comment"),
+            std::string::npos);
+  EXPECT_NE(message("a = \"x\\\u00e9\"\n").find("u.toml:1:8: a non-ASCII character after a backslash"), std::string::npos);
+  EXPECT_NE(message("a = \"\xff\"\n").find("u.toml:1:6: not valid UTF-8"), std::string::npos);
+  EXPECT_NE(message("\"\" = 1\n").find("u.toml:1: an empty key"), std::string::npos);
+}
+
 // Each way a file used to be silently ignored is refused, naming the file and line.
 TEST(Options, ConfigFilesAreAppliedWholeOrRefused) {
   Root r;
