@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -318,7 +320,12 @@ int run_cli(int argc, char** argv) {
   } catch (const std::exception& e) {
     // One rank's fatal error must not leave the others waiting in a collective: abort them all.
     log_error(e.what());
-    if (mpi::comm_size() > 1) mpi::abort_all(1);
+    if (mpi::comm_size() > 1) {
+      // Most refusals fail on every rank at once. Rank 0 owns the outputs' lock file (and the folders it made):
+      // the others give it a moment to unwind and remove them before the abort takes every rank down.
+      if (mpi::comm_rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      mpi::abort_all(1);
+    }
     return 1;
   }
 }

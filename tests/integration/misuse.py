@@ -8,7 +8,8 @@ that says why, and a refused run leaves nothing behind.
 2. Late failures: encode (mpirun -np 2) refuses an existing folder as --out and set names HDF5 cannot take ('.',
    'a/b', '') before loading anything, as collect refuses them in --model; a second encode of the same --out is
    refused at once, naming the holder's host and pid, while the first finishes; a run refused at the model load
-   (--layer past the model) leaves no OUT.parts, OUT.tmp or lock file; collect and diff refuse a second writer too.
+   (--layer past the model) and one refused after the plan and the lock (an SAE of the wrong width) leave no
+   OUT.parts, OUT.tmp, lock file or folder; diff refuses an --out another process holds.
 3. Cost: diff --top-k 5000 on the demo finishes (its time is bench/bench_cluster's business) and clusters as
    --top-k 15 does for the top 15; every batch longer than --progress-seconds says so.
 5. No key: collect refuses to send without one, naming the variable, unless --no-key and a loopback URL.
@@ -142,6 +143,21 @@ def main(demo, work):
     refused(MPIRUN + ["-np", "2"] + [a if a != "2" else "9" for a in encode] + ["--responses", responses, "--out",
                                                                                f"{work}/late/encoded.h5"],
             "layer 9 does not exist", "encode --layer past the model is refused", leaves=work)
+
+    # Refused after the plan and the lock (the SAE's width against config.json): the lock file, the folder made for
+    # it and OUT.parts are all gone again.
+    wide = f"{work}/wide-model"
+    shutil.copytree(model, wide, ignore=shutil.ignore_patterns("*.safetensors"))
+    for f in os.listdir(model):
+        if f.endswith(".safetensors") and f != "sae.safetensors":
+            os.symlink(f"{model}/{f}", f"{wide}/{f}")
+    cfg = json.load(open(f"{wide}/config.json"))
+    cfg["hidden_size"] *= 2
+    json.dump(cfg, open(f"{wide}/config.json", "w"))
+    refused(MPIRUN + ["-np", "2"] + [a if a != model else wide for a in encode] + ["--responses", responses, "--out",
+                                                                               f"{work}/sae-late/encoded.h5"],
+            "the SAE does not fit the model", "encode with an SAE of the wrong width is refused", leaves=work)
+    shutil.rmtree(wide)
 
     # collect and diff hold their --out too: a lock held by another process refuses them.
     holder = subprocess.Popen([sys.executable, "-c", (
