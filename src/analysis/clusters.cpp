@@ -9,14 +9,22 @@
 
 namespace saediff {
 
+namespace {
+
+// NPMI from counts, ln(p_ab / (p_a p_b)) / -ln p_ab with p = count / n, written with `ln` of the counts: npmi() passes
+// std::log, the clustering a table of them.
+template <typename Log>
+double npmi_of_counts(int64_t n_a, int64_t n_b, int64_t n_ab, int64_t n, const Log& ln) {
+  if (n_ab == 0) return -1.0;
+  if (n_ab == n) return 1.0;  // both in every document
+  return (ln(n_ab) + ln(n) - ln(n_a) - ln(n_b)) / (ln(n) - ln(n_ab));
+}
+
+}  // namespace
+
 double npmi(int64_t n_a, int64_t n_b, int64_t n_ab, int64_t n) {
   SAEDIFF_CHECK(n > 0 && 0 <= n_ab && n_ab <= std::min(n_a, n_b) && std::max(n_a, n_b) <= n, "bad co-occurrence counts");
-  if (n_ab == 0) return -1.0;
-  const double p_a = static_cast<double>(n_a) / static_cast<double>(n);
-  const double p_b = static_cast<double>(n_b) / static_cast<double>(n);
-  const double p_ab = static_cast<double>(n_ab) / static_cast<double>(n);
-  if (p_ab >= 1.0) return 1.0;  // both in every document
-  return std::log(p_ab / (p_a * p_b)) / -std::log(p_ab);
+  return npmi_of_counts(n_a, n_b, n_ab, n, [](int64_t k) { return std::log(static_cast<double>(k)); });
 }
 
 namespace {
@@ -45,11 +53,7 @@ class Cooccurrence {
     const uint64_t* b = &bits_[j * words_];
     for (size_t w = 0; w < words_; ++w) n_ab += std::popcount(a[w] & b[w]);
     if (n_ab < min_together_) return 0.0;
-    if (n_ab == 0) return -1.0;
-    if (n_ab == n_docs_) return 1.0;  // both in every document
-    // npmi() from logs of the counts: ln(p_ab / (p_a p_b)) / -ln p_ab, with p = count / n.
-    const double l_ab = log_[static_cast<size_t>(n_ab)], l_n = log_[static_cast<size_t>(n_docs_)];
-    return (l_ab + l_n - log_[static_cast<size_t>(count_[i])] - log_[static_cast<size_t>(count_[j])]) / (l_n - l_ab);
+    return npmi_of_counts(count_[i], count_[j], n_ab, n_docs_, [this](int64_t k) { return log_[static_cast<size_t>(k)]; });
   }
 
  private:

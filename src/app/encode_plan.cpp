@@ -208,16 +208,14 @@ void EncodePlan::find_cut_documents(const Tokenizer& tokenizer, int64_t cap) {
     });
     nlohmann::json cut = nlohmann::json::array();
     for (size_t s = 0; s < sets.size(); ++s) cut.push_back(nlohmann::json::array());
-    int64_t n_cut = 0;
     for (size_t i = 0; i < maybe.size(); ++i) {
       if (n_token[i] <= cap) continue;
       const Doc& d = docs_[maybe[i]];
       cut[static_cast<size_t>(d.set)].push_back({outcomes_[d.record].prompt_id, n_token[i]});
       cut_.push_back(maybe[i]);
-      ++n_cut;
     }
-    if (n_cut > 0) {
-      log_info("encode: ", n_cut, " document(s) are longer than ", cap, " tokens (--max-doc-tokens, else the model's ",
+    if (!cut_.empty()) {
+      log_info("encode: ", cut_.size(), " document(s) are longer than ", cap, " tokens (--max-doc-tokens, else the model's ",
                "max_position_embeddings): each is read up to its first ", cap, " tokens, and the report lists them");
     }
     wire = cut.dump();

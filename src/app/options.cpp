@@ -130,12 +130,7 @@ void add_encode_options(CLI::App& app, EncodeConfig& c) {
   app.add_option("--max-doc-tokens", c.max_doc_tokens,
                  "Tokens read per document, at most (0: the model's max_position_embeddings); a longer document is "
                  "cut to its first N tokens, counted and listed in the report")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return v == "0" || std::strtoll(v.c_str(), nullptr, 10) >= 64 ? std::string()
-                                                                           : "must be 0 (the model's limit) or at least 64, got " + v;
-          },
-          "0 or at least 64"));
+      ->check(number_rule([](double v) { return v == 0 || v >= 64; }, "0 (the model's limit) or at least 64"));
   app.add_option("--token-topk", c.token_topk,
                  "Strongest features stored per pooled token for the report's token-level evidence (0: none)")
       ->check(in_range(0, 1024));
@@ -246,16 +241,11 @@ void check_config_file(const CLI::App& root, const ConfigFile& file, const std::
     SAEDIFF_CHECK(fresh, file.path, ":", e.line, ": '", e.key, "' sets --", option_key(e.key), " again (as '",
                   it->second->key, "' on line ", it->second->line, ")");
   }
-  SAEDIFF_CHECK(reader == "run" || file.has_section(reader), file.path, " has no [", reader,
-                "] section, so nothing in it applies to `saediff ", reader, "`",
-                file.sections.empty() ? std::string(" (its keys are at the top level, which is `saediff run`'s)")
-                                      : " (it has [" + CLI::detail::join(
-                                            [&] {
-                                              std::vector<std::string> n;
-                                              for (const ConfigSection& s : file.sections) n.push_back(s.name);
-                                              return n;
-                                            }(),
-                                            "], [") + "])");
+  if (reader == "run" || file.has_section(reader)) return;
+  std::string has;
+  for (const ConfigSection& s : file.sections) has += (has.empty() ? " (it has [" : ", [") + s.name + "]";
+  SAEDIFF_FAIL(file.path, " has no [", reader, "] section, so nothing in it applies to `saediff ", reader, "`",
+               has.empty() ? std::string(" (its keys are at the top level, which is `saediff run`'s)") : has + ")");
 }
 
 void apply_config(CLI::App& app, const ConfigFile& file, const std::string& section) {
