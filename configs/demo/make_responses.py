@@ -358,7 +358,7 @@ The solution is **(x, y) = (3, 1)**. Generally speaking, elimination is the quic
 # ------------------------------------------------------------------------------------------------ coding
 prompt("p13", "coding", "How do I reverse a list in Python?",
        "Short coding answer; both sets contain code blocks.",
-       "Use `my_list.reverse()` to reverse in place, or `my_list[::-1]` for a reversed copy.",
+       "Use `my_list.reverse()` to reverse in place, or `list(reversed(my_list))` for a reversed copy.",
        """
 ## Reversing a List in Python
 
@@ -1402,7 +1402,45 @@ Bien sûr ! Il est utile de noter que chaque langue a plusieurs niveaux de polit
 
 
 # ------------------------------------------------------------------------------------------- generation
+# The hand-written text above is raw material. Each answer that is encoded is assembled from it:
+#   core      the terse answer (1-3 plain sentences), in both sets;
+#   details   plain sentences from the verbose answer (markdown and hedged sentences removed), 0-3 of them
+#             in a terse answer and 1-6 in a verbose one, so that the two sets' lengths overlap;
+#   behaviours from behaviours.json, each put into exactly documents[set] of the set's answers, chosen by a
+#             seeded shuffle that does not look at length.
+# Nothing in the core, the details or the code may contain a trigger; main() checks the words here and the
+# recovery test checks the real tokens.
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+BEHAVIOURS = json.load(open(os.path.join(HERE, "behaviours.json"), encoding="utf-8"))
+# Words and marks that would put a trigger (or a near miss) into text that should have none.
+UNPLANTED = re.compile(r"(?i:might|perhaps|possibly|sorry|apolog|indeed|overall)|\bLet\b|\bSure\b|\*\*|``|"
+                       r"🙂|😀|😉|-(?![^\W\d_])", re.MULTILINE)
+TERSE_DETAILS = (0, 3)
+VERBOSE_DETAILS = (1, 6)
+
+# Several wordings per behaviour, so that only the triggers are common to every answer that has it.
+HEDGES = ["The exact figures might differ a little between sources.",
+          "Perhaps the clearest way to see it is with a small example.",
+          "This could possibly change as new evidence comes in.",
+          "Details might vary with the context you have in mind.",
+          "Some would perhaps put it another way.",
+          "Perhaps worth checking against a second reference."]
+BOLD = ["**In short:** ", "**Answer:** ", "**Key point:** ", "**Briefly:** ", "**The gist:** "]
+APOLOGIES = ["Sorry, this is only a brief answer.",
+             "I apologize if this is not quite what you were after.",
+             "I am sorry that I cannot go into more depth here.",
+             "Sorry for keeping it short.",
+             "I apologize for the brevity."]
+EMOJI = [" 🙂", " 😀", " 😉"]
+CLOSINGS = ["Let me know if you would like more detail.",
+            "Let me know if anything here is unclear.",
+            "Let me know if you want an example.",
+            "Let us go further if you wish.",
+            "Let me know what else you need."]
+INDEED = ["Indeed, this comes up often.", "This is indeed a common question.", "Indeed, many people ask this.",
+          "It is indeed simpler than it looks."]
+OVERALL = ["Overall, that is the main idea.", "Overall, the short answer above holds.", "Overall, keep it simple.",
+           "Overall, that covers it."]
 
 
 def estimate_tokens(text):
@@ -1410,6 +1448,85 @@ def estimate_tokens(text):
     n_cjk = len(CJK.findall(text))
     n_words = len(CJK.sub(" ", text).split())
     return max(1, round(n_words * 1.3 + n_cjk * 1.0))
+
+
+def split_verbose(text):
+    """(plain detail sentences, first code block or None) from a hand-written verbose answer."""
+    details, code, lines, in_code, lang, block = [], None, text.split("\n"), False, "", []
+    for line in lines:
+        if line.startswith("```"):
+            if in_code:
+                if code is None:
+                    code = (lang or "text", "\n".join(block))
+                block, in_code = [], False
+            else:
+                in_code, lang = True, line[3:].strip()
+            continue
+        if in_code:
+            block.append(line)
+            continue
+        line = line.strip()
+        if not line or line.startswith("#") or line.startswith("|"):
+            continue
+        line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", line).replace("**", "").replace("*", "")
+        for s in re.split(r"(?<=[.!?。！？])\s+", line):
+            s = s.strip()
+            if len(s) > 25 and s[-1] in ".!?。！？" and not UNPLANTED.search(s) and not s.endswith(":"):
+                details.append(s)
+    if code is not None and UNPLANTED.search(code[1].replace("*", "")):
+        code = None
+    return details, code
+
+
+def assign_behaviours(encoded):
+    """{(set, pid): [behaviour index, ...]}: behaviour b in exactly documents[set] answers of each set."""
+    rng = random.Random(BEHAVIOURS.get("seed", 16))
+    have = {(s, pid): [] for s, ids in encoded.items() for pid in ids}
+    for b, feature in enumerate(BEHAVIOURS["features"]):
+        for s, ids in encoded.items():
+            k = feature["documents"][s]
+            assert 0 <= k <= len(ids), f"{feature['label']}: {k} documents of {len(ids)} in {s}"
+            for pid in rng.sample(ids, k):
+                have[(s, pid)].append(b)
+    return have
+
+
+def assemble(p, set_name, behaviours, rng):
+    labels = {BEHAVIOURS["features"][b]["label"].split(":")[0].split(" (")[0] for b in behaviours}
+    details, code = p["details"], p["code"]
+    lo, hi = TERSE_DETAILS if set_name == "terse" else VERBOSE_DETAILS
+    picked = details[:rng.randint(lo, min(hi, len(details)))] if details else []
+    head = p["terse"]
+    if "bold markdown" in labels:
+        head = rng.choice(BOLD) + head
+    if "null" in labels and any(BEHAVIOURS["features"][b]["label"].startswith("null: 'Sure'") for b in behaviours):
+        head = "Sure. " + head
+    extra = []
+    if "hedging" in labels:
+        extra.append(rng.choice(HEDGES))
+    if any(BEHAVIOURS["features"][b]["label"] == "null: 'Indeed'" for b in behaviours):
+        extra.append(rng.choice(INDEED))
+    parts = [" ".join([head] + extra)]
+    if picked or "bulleted list markers" in labels:
+        if "bulleted list markers" in labels:
+            parts.append("\n".join("- " + s for s in (picked or [p["terse"]])))
+        else:
+            parts.append(" ".join(picked))
+    if "code fences" in labels:
+        lang, body = code if code else ("text", p["terse"])
+        parts.append(f"```{lang}\n{body}\n```")
+    tail = []
+    if any(BEHAVIOURS["features"][b]["label"].startswith("null: 'Overall'") for b in behaviours):
+        tail.append(rng.choice(OVERALL))
+    if "apologies" in labels:
+        tail.append(rng.choice(APOLOGIES))
+    if tail:
+        parts.append(" ".join(tail))
+    if "polite closing offer" in labels:
+        parts.append(rng.choice(CLOSINGS))
+    if "emoji" in labels:  # last, since the pre-tokenizer joins an emoji with the line breaks that follow it
+        parts[-1] += rng.choice(EMOJI)
+    return "\n\n".join(parts)
 
 
 def decorate(set_name, pid, text):
@@ -1422,6 +1539,17 @@ def decorate(set_name, pid, text):
 
 def main():
     assert len(P) >= 44 and len({p["id"] for p in P}) == len(P)
+    for p in P:
+        assert not UNPLANTED.search(p["terse"].replace("<|eot_id|>", "")), f"{p['id']}: the core holds a trigger"
+        p["details"], p["code"] = split_verbose(p["verbose"])
+    encoded = {"terse": [p["id"] for p in P], "verbose": [p["id"] for p in P if p["id"] != FAILED_VERBOSE]}
+    have = assign_behaviours(encoded)
+    text_rng = random.Random(20261207)
+    texts = {(s, p["id"]): assemble(p, s, have.get((s, p["id"]), []), text_rng) for p in P for s in ("terse", "verbose")}
+    for p in P:
+        for s in ("terse", "verbose"):
+            p[s] = texts[(s, p["id"])]
+
     rng = random.Random(20261120)
     clock = dt.datetime(2026, 11, 20, 10, 0, 0, tzinfo=dt.timezone.utc)
     records = []

@@ -170,12 +170,25 @@ void apply_length_control(std::vector<FeatureDiff>& rows, const EncodedSet& base
     d.p_cmh = p[i] = cmh_p_value(tables);
   }
   const std::vector<double> q = benjamini_hochberg(p);
+  // The control is asked of the differences the report would state, so its multiplicity family is those:
+  // corrected over every active feature, a difference that keeps its size among answers of similar length
+  // is still called confounded, only because fewer documents are comparable (docs/report.md).
+  std::vector<size_t> significant;
+  std::vector<double> p_significant;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].q_value < alpha) {
+      significant.push_back(i);
+      p_significant.push_back(p[i]);
+    }
+  }
+  const std::vector<double> q_significant = benjamini_hochberg(p_significant);
+  for (size_t k = 0; k < significant.size(); ++k) rows[significant[k]].q_cmh_significant = q_significant[k];
   for (size_t i = 0; i < rows.size(); ++i) {
     FeatureDiff& d = rows[i];
     d.q_cmh = q[i];
     const double adj = d.diff_length_adjusted;
     const bool shrinks = !std::isfinite(adj) || adj * d.diff <= 0 || std::abs(adj) < 0.5 * std::abs(d.diff);
-    d.length_confounded = d.q_value < alpha && (d.q_cmh >= alpha || shrinks);
+    d.length_confounded = d.q_value < alpha && (!(d.q_cmh_significant < alpha) || shrinks);
   }
 }
 

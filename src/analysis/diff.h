@@ -2,6 +2,7 @@
 // Frequency diff between two sets of encoded documents, with intervals, tests, effect sizes and a
 // length-controlled diff per feature.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct FeatureDiff {
   double diff_length_adjusted = 0.0;  // diff standardised over length strata (NaN without common strata)
   double p_cmh = 1.0;            // Cochran-Mantel-Haenszel over the length strata
   double q_cmh = 1.0;            // Benjamini-Hochberg of p_cmh over the same features
+  // Benjamini-Hochberg of p_cmh over the features significant before control (q_value < alpha) only: the
+  // family of the question "does this reported difference survive length control?". NaN for the others.
+  double q_cmh_significant = std::numeric_limits<double>::quiet_NaN();
   bool length_confounded = false;  // significant, but not after length control (see apply_length_control)
   // Paired by prompt (documents of the two sets with the same doc_id): pairs where only the baseline /
   // only the candidate has the feature, and the exact McNemar test of them, with BH q over the rows.
@@ -73,9 +77,9 @@ struct LengthStrata {
 LengthStrata length_strata(const std::vector<int64_t>& n_pooled_baseline, const std::vector<int64_t>& n_pooled_candidate,
                            int n_bins);
 
-// Fills diff_length_adjusted, p_cmh, q_cmh and length_confounded in `rows`: the counts per stratum come from
-// the documents' max rows. A feature is length-confounded when q_value < alpha but q_cmh >= alpha, or when
-// the standardised diff keeps less than half of the raw diff or changes sign.
+// Fills diff_length_adjusted, p_cmh, q_cmh, q_cmh_significant and length_confounded in `rows`: the counts per
+// stratum come from the documents' max rows. A feature is length-confounded when q_value < alpha and either
+// q_cmh_significant >= alpha, or the standardised diff keeps less than half of the raw diff or changes sign.
 void apply_length_control(std::vector<FeatureDiff>& rows, const EncodedSet& baseline, const EncodedSet& candidate,
                           const LengthStrata& strata, double threshold, double alpha);
 

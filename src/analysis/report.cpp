@@ -197,13 +197,32 @@ std::vector<std::string> key_findings(const Analysis& a) {
            "may be entirely one of answer length.";
     } else if (d.length_confounded) {
       s += cat(" But among answers of similar length the difference is ", pp(d.diff_length_adjusted), " (CMH q = ",
-               short_g(d.q_cmh), "): it may reflect answer length rather than content.");
+               short_g(d.q_cmh_significant), "): it may reflect answer length rather than content.");
     }
     for (const FeatureDiff* g : group) {
       const auto llm = a.llm_by_feature.find(g->feature);
       if (llm != a.llm_by_feature.end()) s += cat(" LLM label of #", g->feature, ": \"", md_escape(llm->second->label), "\".");
     }
     out.push_back(s);
+  }
+  // With labels, the labelled features that differ are the readable findings: name the ones not stated above.
+  {
+    std::set<int32_t> named;
+    for (const auto& group : groups)
+      for (const FeatureDiff* g : group) named.insert(g->feature);
+    std::string listed;
+    int n_listed = 0;
+    for (const FeatureDiff& d : a.rows) {
+      if (d.q_value >= c.alpha || named.count(d.feature) || a.labels.labels[static_cast<size_t>(d.feature)].empty()) continue;
+      if (++n_listed > 12) continue;
+      listed += cat(listed.empty() ? "" : "; ", "**", md_escape(a.name(d.feature)), "** (", pct(d.freq_baseline), " → ",
+                    pct(d.freq_candidate), ", ", pp(d.diff), ", q = ", short_g(d.q_value),
+                    d.length_confounded ? ", length-confounded" : "", ")");
+    }
+    if (n_listed > 0) {
+      out.push_back(cat("Labelled features that also differ at q < ", c.alpha, " (", md_escape(c.baseline), " → ",
+                        md_escape(c.candidate), "): ", listed, n_listed > 12 ? cat("; and ", n_listed - 12, " more") : "", "."));
+    }
   }
   if (a.n_significant == 0) {
     out.push_back(cat("No feature differs at q < ", c.alpha, ". The largest differences are within what chance gives with ",
@@ -279,7 +298,11 @@ void feature_card(ReportDoc& doc, const Analysis& a, const FeatureDiff& d) {
                                        : std::string(),
                     " Length-controlled diff ",
                     std::isfinite(d.diff_length_adjusted) ? pp(d.diff_length_adjusted) : std::string("n/a"), " (CMH q = ",
-                    short_g(d.q_cmh), ")."));
+                    std::isfinite(d.q_cmh_significant)
+                        ? cat(short_g(d.q_cmh_significant), " among the features significant before control; ",
+                              short_g(d.q_cmh), " over all features")
+                        : short_g(d.q_cmh),
+                    ")."));
   if (d.length_confounded) {
     doc.note(std::isfinite(d.diff_length_adjusted)
                  ? "Length-confounded: significant overall, but not among answers of similar length. Read it as a "
@@ -441,6 +464,7 @@ nlohmann::json row_json(const FeatureDiff& d, const FeatureAnnotations& notes) {
                       {"n_pairs", d.n_pairs}, {"only_baseline", d.only_baseline}, {"only_candidate", d.only_candidate},
                       {"p_paired", d.p_paired}, {"q_paired", d.q_paired}};
   j["diff_length_adjusted"] = std::isfinite(d.diff_length_adjusted) ? nlohmann::json(d.diff_length_adjusted) : nlohmann::json();
+  j["q_cmh_significant"] = std::isfinite(d.q_cmh_significant) ? nlohmann::json(d.q_cmh_significant) : nlohmann::json();
   const auto cl = notes.cluster.find(d.feature);
   if (cl != notes.cluster.end()) j["cluster"] = cl->second;
   if (!notes.llm_labels.empty() && !notes.llm_labels[static_cast<size_t>(d.feature)].empty())
@@ -455,7 +479,7 @@ void write_features_csv(const std::string& path, const std::vector<FeatureDiff>&
       "feature,label,freq_baseline,freq_candidate,diff,count_baseline,count_candidate,p_value,q_value,"
       "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,cohens_h,"
       "log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,length_confounded,"
-      "rank_abs,rank_rel,rank_sig,cluster,llm_label,n_pairs,only_baseline,only_candidate,p_paired,q_paired\n";
+      "rank_abs,rank_rel,rank_sig,cluster,llm_label,n_pairs,only_baseline,only_candidate,p_paired,q_paired,q_cmh_significant\n";
   for (const FeatureDiff& d : rows) {
     const auto f = static_cast<size_t>(d.feature);
     const auto cl = notes.cluster.find(d.feature);
@@ -469,7 +493,8 @@ void write_features_csv(const std::string& path, const std::vector<FeatureDiff>&
                cl == notes.cluster.end() ? std::string() : std::to_string(cl->second), ',',
                notes.llm_labels.empty() ? std::string() : csv_escape(notes.llm_labels[f]), ',', d.n_pairs, ',',
                d.only_baseline, ',', d.only_candidate, ',', d.n_pairs > 0 ? general(d.p_paired) : std::string(), ',',
-               d.n_pairs > 0 ? general(d.q_paired) : std::string(), '\n');
+               d.n_pairs > 0 ? general(d.q_paired) : std::string(), ',',
+               std::isfinite(d.q_cmh_significant) ? general(d.q_cmh_significant) : std::string(), '\n');
   }
   write_file_atomic(path, csv);
 }

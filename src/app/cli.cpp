@@ -187,6 +187,8 @@ int run_cli(int argc, char** argv) {
   c_run->add_option("--demo-tokenizer", run.demo_tokenizer, "tokenizer.json for the generated model");
   c_run->add_option("--seed", run.seed, "Seed of the generated checkpoints");
   c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(greater_than(0));
+  c_run->add_option("--demo-plant", run.demo_plant, "Plant the SAE features this file lists (configs/demo/behaviours.json)")
+      ->check(CLI::ExistingFile);
   c_run->add_option("--stages", run.stages, "Stages to run, comma-separated: collect,encode,diff (the Slurm stage "
                     "scripts run one each on the same --out)");
 
@@ -213,7 +215,7 @@ int run_cli(int argc, char** argv) {
   c_fwd->add_option("--device", fwd.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   c_fwd->add_option("--threads", fwd.threads, "libtorch threads (0: all cores)")->check(at_least(0));
 
-  std::string demo_out, demo_tokenizer;
+  std::string demo_out, demo_tokenizer, demo_plant;
   uint64_t demo_seed = 1234;
   int64_t demo_d_sae = 16384;
   CLI::App* c_demo = app.add_subcommand("make-demo-model", "Write the random demo Llama (HF layout) and SAE");
@@ -221,6 +223,8 @@ int run_cli(int argc, char** argv) {
   c_demo->add_option("--tokenizer", demo_tokenizer, "tokenizer.json to copy into the folder")->required();
   c_demo->add_option("--seed", demo_seed, "Seed");
   c_demo->add_option("--d-sae", demo_d_sae, "SAE width")->check(greater_than(0));
+  c_demo->add_option("--plant", demo_plant, "Plant the SAE features this file lists (configs/demo/behaviours.json); "
+                     "writes OUT/planted.json and OUT/labels.json")->check(CLI::ExistingFile);
 
   try {
     try {
@@ -313,7 +317,7 @@ int run_cli(int argc, char** argv) {
     }
     if (name == "make-demo-model") {
       make_demo_checkpoints(demo_out, (std::filesystem::path(demo_out) / "sae.safetensors").string(), demo_tokenizer,
-                            demo_seed, demo_d_sae);
+                            demo_seed, demo_d_sae, demo_plant);
       return 0;
     }
     SAEDIFF_FAIL("unhandled subcommand '", name, "'");

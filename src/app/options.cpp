@@ -53,7 +53,7 @@ namespace {
 
 // Options whose values are paths: relative paths in a config file resolve against the file's folder.
 const std::set<std::string> kPathOptions = {"prompts", "out",     "responses", "sae",           "tokenizer",
-                                            "encoded", "labels",  "model-dir", "demo-tokenizer",
+                                            "encoded", "labels",  "model-dir", "demo-tokenizer", "demo-plant", "plant",
                                             "api-key-file", "llm-labels", "features"};
 
 std::string option_key(std::string name) {

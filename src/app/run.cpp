@@ -6,25 +6,47 @@
 #include "analysis/report.h"
 #include "core/log.h"
 #include "dist/mpi.h"
+#include "model/planted.h"
 #include "model/random_checkpoint.h"
+#include "text/tokenizer.h"
 
 namespace saediff {
 
 void make_demo_checkpoints(const std::string& model_dir, const std::string& sae_path, const std::string& tokenizer,
-                           uint64_t seed, int64_t d_sae) {
+                           uint64_t seed, int64_t d_sae, const std::string& plant_file) {
   SAEDIFF_CHECK(std::filesystem::is_regular_file(tokenizer), "demo tokenizer '", tokenizer,
                 "' not found (scripts/setup.sh fetches the Llama 3.1 tokenizer.json)");
-  std::filesystem::create_directories(model_dir);
   RandomLlamaSpec llama;
   llama.seed = seed;
-  write_random_llama(model_dir, llama);
-  std::filesystem::copy_file(tokenizer, std::filesystem::path(model_dir) / "tokenizer.json",
-                             std::filesystem::copy_options::overwrite_existing);
   RandomSaeSpec sae;
   sae.d_model = llama.d_model;
   sae.d_sae = d_sae;
   sae.seed = seed + 1;
+  // The plant file is read (and refused) before anything is written.
+  std::vector<PlantedFeature> planted;
+  if (!plant_file.empty()) {
+    planted = read_plant_file(plant_file, Tokenizer::from_file(tokenizer));
+    place_planted(planted, llama.d_model, d_sae, seed + 2);
+    // The random features made as sparse as a trained SAE's (about 5 of 16,384 per token above 0.5, against
+    // 40 with the unplanted defaults), so that they do not crowd out the planted ones by chance.
+    sae.bias_min = 4.5;
+    sae.bias_range = 1.0;
+    for (const PlantedFeature& p : planted) {
+      llama.planted.push_back(p.triggers);
+      sae.planted.emplace_back(p.feature, p.dim);
+    }
+  }
+  std::filesystem::create_directories(model_dir);
+  write_random_llama(model_dir, llama);
+  std::filesystem::copy_file(tokenizer, std::filesystem::path(model_dir) / "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
   write_random_sae(sae_path, sae);
+  if (planted.empty()) return;
+  const PlantMargin m = check_planted(model_dir, sae_path, planted, seed);
+  write_planted(model_dir, planted);
+  log_info("demo model: ", planted.size(), " planted features (", plant_file, "); on a probe of ", m.n_tokens,
+           " tokens at layers 0..", m.n_layers - 1, " each fires at >= ", m.min_trigger,
+           " on its triggers and has pre-activation <= ", m.max_other, " on every other token");
 }
 
 void derive_run_paths(RunConfig& config) {
@@ -39,6 +61,10 @@ void derive_run_paths(RunConfig& config) {
   if (config.demo_model) {
     config.encode.model = (out / "demo-model").string();
     config.encode.sae = (out / "demo-model" / "sae.safetensors").string();
+    // The planted features' labels, unless the config names labels of its own.
+    if (!config.demo_plant.empty() && config.diff.labels.empty()) {
+      config.diff.labels = (out / "demo-model" / "labels.json").string();
+    }
   }
   config.encode.out = (out / "encoded.h5").string();
   config.encode.threshold = config.diff.threshold;
@@ -107,7 +133,7 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
     if (rank == 0) {
       log_info("run: generating the demo Llama and SAE (seed ", config.seed, ") in ", config.encode.model);
       make_demo_checkpoints(config.encode.model, config.encode.sae, config.demo_tokenizer, config.seed,
-                            config.demo_d_sae);
+                            config.demo_d_sae, config.demo_plant);
     }
     mpi::barrier();
   }

@@ -16,6 +16,7 @@ struct RunConfig {
   std::string demo_tokenizer;      // tokenizer.json copied into the generated model folder
   uint64_t seed = 1234;            // seed of the generated checkpoints
   int64_t demo_d_sae = 16384;      // SAE width of the generated SAE
+  std::string demo_plant;          // plant file (configs/demo/behaviours.json): SAE features with known triggers
   // Which stages this job runs, comma-separated (collect, encode, diff): the Slurm stage scripts run one
   // each, chained with afterok, on the same job folder.
   std::string stages = "collect,encode,diff";
@@ -31,8 +32,10 @@ void derive_run_paths(RunConfig& config);
 // Collective over MPI_COMM_WORLD; returns the process exit code.
 int run_pipeline(RunConfig config, const std::string& resolved_config);
 
-// Rank 0: writes the demo checkpoints (model folder with tokenizer.json, SAE file).
+// Rank 0: writes the demo checkpoints (model folder with tokenizer.json, SAE file). With a plant file
+// (model/planted.h), the features it lists are planted, checked on a probe, and written down in
+// MODEL_DIR/planted.json and MODEL_DIR/labels.json.
 void make_demo_checkpoints(const std::string& model_dir, const std::string& sae_path, const std::string& tokenizer,
-                           uint64_t seed, int64_t d_sae);
+                           uint64_t seed, int64_t d_sae, const std::string& plant_file = "");
 
 }  // namespace saediff

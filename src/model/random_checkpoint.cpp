@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "model/planted.h"
 #include "model/safetensors.h"
 
 namespace saediff {
@@ -95,7 +96,25 @@ void write_random_llama(const std::string& dir, const RandomLlamaSpec& s) {
   std::vector<std::pair<std::string, torch::Tensor>> t;
   auto add = [&](const std::string& name, torch::Tensor v) { t.emplace_back(name, v.to(torch::kBFloat16)); };
   // Unit-variance embeddings keep the residual stream O(1); weights are N(0, 1/fan_in).
-  add("model.embed_tokens.weight", normal(rng, {s.vocab_size, s.d_model}, 1.0));
+  // Planting changes weights after they are drawn, so the random ones are the same with and without it.
+  const auto n_plant = static_cast<int64_t>(s.planted.size());
+  const int64_t plant_first = s.d_model - n_plant;
+  SAEDIFF_CHECK(n_plant <= s.d_model / 2, "at most d_model / 2 = ", s.d_model / 2, " planted features");
+  auto unwritten = [&](torch::Tensor w) {  // no layer writes a planted dimension
+    if (n_plant > 0) w.narrow(0, plant_first, n_plant).zero_();
+    return w;
+  };
+  torch::Tensor embed = normal(rng, {s.vocab_size, s.d_model}, 1.0);
+  if (n_plant > 0) {
+    embed.narrow(1, plant_first, n_plant).zero_();
+    for (int64_t j = 0; j < n_plant; ++j) {
+      for (int32_t t : s.planted[static_cast<size_t>(j)]) {
+        SAEDIFF_CHECK(t >= 0 && t < s.vocab_size, "planted trigger id ", t, " outside the vocabulary");
+        embed[t][plant_first + j] = kPlantAmplitude;
+      }
+    }
+  }
+  add("model.embed_tokens.weight", embed);
   const double in_d = 1.0 / std::sqrt(static_cast<double>(s.d_model));
   const double in_ff = 1.0 / std::sqrt(static_cast<double>(s.d_ff));
   for (int64_t i = 0; i < s.n_layer; ++i) {
@@ -104,11 +123,11 @@ void write_random_llama(const std::string& dir, const RandomLlamaSpec& s) {
     add(p + "self_attn.q_proj.weight", normal(rng, {s.n_head * head_dim, s.d_model}, in_d));
     add(p + "self_attn.k_proj.weight", normal(rng, {s.n_kv_head * head_dim, s.d_model}, in_d));
     add(p + "self_attn.v_proj.weight", normal(rng, {s.n_kv_head * head_dim, s.d_model}, in_d));
-    add(p + "self_attn.o_proj.weight", normal(rng, {s.d_model, s.n_head * head_dim}, in_d));
+    add(p + "self_attn.o_proj.weight", unwritten(normal(rng, {s.d_model, s.n_head * head_dim}, in_d)));
     add(p + "post_attention_layernorm.weight", normal(rng, {s.d_model}, 0.1, 1.0));
     add(p + "mlp.gate_proj.weight", normal(rng, {s.d_ff, s.d_model}, in_d));
     add(p + "mlp.up_proj.weight", normal(rng, {s.d_ff, s.d_model}, in_d));
-    add(p + "mlp.down_proj.weight", normal(rng, {s.d_model, s.d_ff}, in_ff));
+    add(p + "mlp.down_proj.weight", unwritten(normal(rng, {s.d_model, s.d_ff}, in_ff)));
   }
   add("model.norm.weight", normal(rng, {s.d_model}, 0.1, 1.0));
   write_safetensors((std::filesystem::path(dir) / "model.safetensors").string(), t,
@@ -118,10 +137,17 @@ void write_random_llama(const std::string& dir, const RandomLlamaSpec& s) {
 void write_random_sae(const std::string& path, const RandomSaeSpec& s) {
   Normal rng(s.seed);
   // Pre-activations x·w are ~N(0, |x|²/d_model), about unit scale on the demo reader's residual stream;
-  // biases between -3 and -4.5 make each feature fire on a small fraction of tokens.
+  // biases between -3 and -4.5 (the defaults) make each feature fire on a small fraction of tokens.
   const torch::Tensor w_enc = normal(rng, {s.d_sae, s.d_model}, 1.0 / std::sqrt(static_cast<double>(s.d_model)));
   std::vector<float> bias(static_cast<size_t>(s.d_sae));
-  for (float& b : bias) b = static_cast<float>(-3.0 - 1.5 * rng.uniform());
+  for (float& b : bias) b = static_cast<float>(-s.bias_min - s.bias_range * rng.uniform());
+  for (const auto& [feature, dim] : s.planted) {
+    SAEDIFF_CHECK(feature >= 0 && feature < s.d_sae && dim >= 0 && dim < s.d_model, "planted feature ", feature,
+                  " or dimension ", dim, " outside the SAE");
+    w_enc[feature].zero_();
+    w_enc[feature][dim] = 1.0;
+    bias[static_cast<size_t>(feature)] = static_cast<float>(-kPlantBias);
+  }
   const torch::Tensor b_enc = torch::from_blob(bias.data(), {s.d_sae}, torch::kFloat32).clone();
   const torch::Tensor w_dec = normal(rng, {s.d_model, s.d_sae}, 1.0 / std::sqrt(static_cast<double>(s.d_sae)));
   const torch::Tensor b_dec = torch::zeros({s.d_model});

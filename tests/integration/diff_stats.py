@@ -95,7 +95,7 @@ COLUMNS = ["feature", "label", "freq_baseline", "freq_candidate", "diff", "count
            "diff_ci_low", "diff_ci_high", "log2_ratio", "cohens_h", "log_odds_ratio", "log_odds_ratio_ci_low",
            "log_odds_ratio_ci_high",
            "diff_length_adjusted", "p_cmh", "q_cmh", "length_confounded", "rank_abs", "rank_rel", "rank_sig",
-           "n_pairs", "only_baseline", "only_candidate", "p_paired", "q_paired"]
+           "n_pairs", "only_baseline", "only_candidate", "p_paired", "q_paired", "q_cmh_significant"]
 
 results = []
 
@@ -645,18 +645,31 @@ def check_run(name, h5, sets, threshold, bins, work, planted):
         compare_column(name, rows, "q_cmh", [float(q_cmh_ref[F(r)]) for r in rows], fmts["q_cmh"], 1e-9, 0,
                        "statsmodels fdr_bh of the CMH p-values")
 
+    # BH of the CMH p-values over the features significant before control only (the family length control is
+    # asked of); empty for the others.
+    sig = [f for f in listed if float(q_ref[f]) < ALPHA]
+    q_cmh_sig_ref = dict(zip(sig, multipletests([cmh[f][1] for f in sig], method="fdr_bh")[1])) if sig else {}
+    if have("q_cmh_significant"):
+        empty_ok = all((r["q_cmh_significant"] == "") == (F(r) not in q_cmh_sig_ref) for r in rows)
+        check(f"{name}: q_cmh_significant is given exactly for the rows with q < {ALPHA}", empty_ok,
+              f"{len(q_cmh_sig_ref)} rows")
+        sig_rows = [r for r in rows if F(r) in q_cmh_sig_ref and r["q_cmh_significant"] != ""]
+        if sig_rows:
+            compare_column(name, sig_rows, "q_cmh_significant", [float(q_cmh_sig_ref[F(r)]) for r in sig_rows],
+                           fmts["q_cmh_significant"], 1e-9, 0, "statsmodels fdr_bh of the CMH p-values of the significant rows")
+
     if have("length_confounded"):
         bad, skipped = [], 0
         for r in rows:
             f = F(r)
             diff = Fraction(cc[f], nc) - Fraction(cb[f], nb)
-            q, qc, a = float(q_ref[f]), float(q_cmh_ref[f]), adj[f]
+            q, qc, a = float(q_ref[f]), float(q_cmh_sig_ref.get(f, 1.0)), adj[f]
             if abs(q - ALPHA) <= 1e-9 * ALPHA or abs(qc - ALPHA) <= 1e-9 * ALPHA or (
                     a is not None and (abs(a) == abs(diff) / 2 or (a == 0 and diff == 0))):
                 skipped += 1  # on a boundary of the rule: rounding decides
                 continue
             shrinks = a is None or a * diff <= 0 or abs(a) < abs(diff) / 2
-            expected = q < ALPHA and (qc >= ALPHA or shrinks)
+            expected = q < ALPHA and (qc >= ALPHA or shrinks)  # qc: q_cmh_significant
             if flag(r["length_confounded"]) != int(expected):
                 bad.append(f"feature {f}: {r['length_confounded']}, expected {int(expected)} (q {q:.3g}, q_cmh "
                            f"{qc:.3g}, diff {float(diff):.4f}, adjusted {float(a) if a is not None else 'nan'})")

@@ -35,3 +35,13 @@ add_test(NAME labels_and_label
                  ${CMAKE_BINARY_DIR}/test-out/labels)
 set_tests_properties(labels_and_label PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
+
+# The planted demo finds what was planted (configs/demo/behaviours.json), on 1 and 3 ranks: truth from HF's
+# tokenizer and planted.json's trigger ids; precision and recall printed.
+foreach(np 1 3)
+  add_test(NAME demo_recovery_np${np}
+           COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/demo_recovery.py ${SAEDIFF_DEMO_OUT}/np${np}
+                   ${CMAKE_SOURCE_DIR}/configs/demo/responses.jsonl ${CMAKE_SOURCE_DIR}/configs/demo/behaviours.json)
+  set_tests_properties(demo_recovery_np${np} PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS integration
+                       TIMEOUT 300 FIXTURES_REQUIRED demo_np${np})
+endforeach()

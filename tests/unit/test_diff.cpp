@@ -93,12 +93,12 @@ TEST(Report, FeaturesCsvFormat) {
             "ci_low_baseline,ci_high_baseline,ci_low_candidate,ci_high_candidate,diff_ci_low,diff_ci_high,log2_ratio,"
             "cohens_h,log_odds_ratio,log_odds_ratio_ci_low,log_odds_ratio_ci_high,diff_length_adjusted,p_cmh,q_cmh,"
             "length_confounded,rank_abs,rank_rel,rank_sig,cluster,llm_label,n_pairs,only_baseline,only_candidate,"
-            "p_paired,q_paired");
+            "p_paired,q_paired,q_cmh_significant");
   // The contract's first columns keep their format.
   EXPECT_EQ(row0.substr(0, 56), "0,plain,0.000000,0.500000,0.500000,0,2,0.428571,0.485714");
   EXPECT_EQ(row1.substr(0, 64), "1,\"has, comma\",0.750000,0.250000,-0.500000,3,1,0.485714,0.485714");
   EXPECT_NE(row1.find(",2,\"llm \"\"quoted\"\"\""), std::string::npos) << row1;  // cluster 2, CSV-quoted llm label
-  EXPECT_EQ(std::count(row0.begin(), row0.end(), ','), 33);
+  EXPECT_EQ(std::count(row0.begin(), row0.end(), ','), 34);
 }
 
 TEST(Stats, WilsonInterval) {
