@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generate the offline demo's SYNTHETIC data: configs/demo/responses.jsonl and configs/demo/prompts.csv.
 
-Every response below was written by hand to caricature two styles; none of it is real model output
-(see README.md in this folder). Set "terse" (model synthetic/terse-v1) answers in 1-3 plain, confident
-sentences. Set "verbose" (model synthetic/verbose-v2) hedges, uses markdown headers and lists, adds caveats
-and a summary.
+The text below was written by hand; none of it is real model output (see README.md in this folder). It is
+raw material: each encoded answer is assembled from a terse core, plain detail sentences of the verbose text
+(fewer in set "terse", model synthetic/terse-v1, than in "verbose", synthetic/verbose-v2), and the planted
+behaviours of behaviours.json, each in exactly the stated number of each set's answers.
 
 The output is deterministic: run `python3 configs/demo/make_responses.py` from anywhere and both files
 are rewritten byte for byte the same. Standard library only.
