@@ -383,6 +383,7 @@ demo_cuda() {
   for d in cpu cuda; do
     sed -e "s|^responses = .*|responses = \"$root/configs/demo/responses.jsonl\"|" \
         -e "s|^demo-tokenizer = .*|demo-tokenizer = \"$tok\"|" -e "s|^device = .*|device = \"$d\"|" -e '/^out = /d' \
+        -e "s|^demo-plant = \"\([^\"]*\)\".*|demo-plant = \"$root/configs/\1\"|" \
         configs/demo.toml >"$work/demo-$d.toml"
     mpirun -np 1 --bind-to none "$build/saediff" run --config "$work/demo-$d.toml" --out "$work/demo-$d"
   done
@@ -460,7 +461,7 @@ if [[ $mode == dry ]]; then
   need_flags tests/reference/make_hf_goldens.py -- "${goldens_cmd[@]}"
   need_flags bench/hf_side_by_side.py -- "${hf_cmd[@]}"
   need_flags src/app/cli.cpp -- --device --config --out
-  for k in '^responses = ' '^demo-tokenizer = ' '^device = ' '^out = '; do
+  for k in '^responses = ' '^demo-tokenizer = ' '^demo-plant = ' '^device = ' '^out = '; do
     grep -q "$k" configs/demo.toml || lacks "line '$k' in configs/demo.toml"
   done
   grep -q SAEDIFF_HF_GOLDENS tests/integration/model_vs_reference.py || lacks "SAEDIFF_HF_GOLDENS there"

@@ -41,8 +41,9 @@ printf '{"text": "Hello, world"}\n' >"$tmp/texts.jsonl"
 no_mpi version "$SAEDIFF" --version
 no_mpi help "$SAEDIFF" diff --help
 no_mpi tokenize "$SAEDIFF" tokenize --tokenizer "$SAEDIFF_TOKENIZER_JSON" --input "$tmp/texts.jsonl" --output "$tmp/ids.jsonl"
+# The run labels the report with the planted features' labels (demo-model/labels.json); so do these diffs.
 no_mpi diff "$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 \
-  --top-k 15 --out "$tmp/diff-nompi"
+  --top-k 15 --labels "$run/demo-model/labels.json" --out "$tmp/diff-nompi"
 cmp "$tmp/diff-nompi/features.csv" "$run/report/features.csv" || fail "diff without MPI differs from run's report"
 # The check can fail: encode is collective, so even outside a launcher it initialises MPI.
 mpi_trace encode "$SAEDIFF" encode --responses /nonexistent.jsonl --model /nonexistent --sae /nonexistent \
@@ -50,7 +51,8 @@ mpi_trace encode "$SAEDIFF" encode --responses /nonexistent.jsonl --model /nonex
 started_mpi encode || fail "encode did not initialise MPI (the start-up check sees nothing)"
 pass "--version, --help, tokenize and diff start without MPI (no orted); encode starts it"
 
-"$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 --top-k 15 --out "$tmp/diff"
+"$SAEDIFF" diff --encoded "$run/encoded.h5" --baseline terse --candidate verbose --threshold 0.5 --top-k 15 \
+  --labels "$run/demo-model/labels.json" --out "$tmp/diff"
 cmp "$tmp/diff/features.csv" "$run/report/features.csv" || fail "diff's features.csv differs from run's"
 pass "diff on encoded.h5 reproduces the run's features.csv"
 
@@ -85,6 +87,7 @@ encoded = "$run/encoded.h5"
 baseline = "terse"
 candidate = "verbose"
 top_k = 15
+labels = "$run/demo-model/labels.json"
 out = "$tmp/from-config"
 TOML
 "$SAEDIFF" diff --config "$tmp/diff.toml" --out "$tmp/from-cli"

@@ -40,7 +40,7 @@ def main(demo_dir, work):
     json.dump(cfg, open(f"{model}/config.json", "w"))
     lines = [json.loads(l) for l in open(f"{SRC}/configs/demo/responses.jsonl", encoding="utf-8") if l.strip()]
     ok = [r for r in lines if r.get("response") is not None]
-    short = [r for r in ok if len(r["response"]) < 300]
+    short = [r for r in ok if len(r["response"].encode()) < 300]  # bytes: a CJK character is about a token
     long_text = " ".join(["The quick brown fox jumps over the lazy dog."] * 40)
     with open(f"{work}/responses.jsonl", "w", encoding="utf-8") as f:
         for k in range(4):

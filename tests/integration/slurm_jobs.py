@@ -159,6 +159,7 @@ def run_checks(work, demo_np2):
     text = open(demo).read()
     text = re.sub(r'(?m)^responses = .*$', f'responses = "{responses}"', text)
     text = re.sub(r'(?m)^demo-tokenizer = .*$', f'demo-tokenizer = "{os.environ["SAEDIFF_TOKENIZER_JSON"]}"', text)
+    text = re.sub(r'(?m)^demo-plant = .*$', f'demo-plant = "{os.path.join(SRC, "configs", "demo", "behaviours.json")}"', text)
     text = re.sub(r'(?m)^out = .*$', "", text)
     open(cfg, "w").write(text)
     ref_out, sig_out = os.path.join(work, "three-ref"), os.path.join(work, "three-signal")
