@@ -24,6 +24,7 @@ struct DiffConfig {
   int length_bins = 4;          // length strata (quantiles of pooled tokens over both sets) for the controlled diff
   double cluster_npmi = 0.3;    // top features join a cluster while their average-linkage NPMI is >= this
   double alpha = 0.05;          // q-value below which a difference is called significant
+  std::string findings;         // optional findings.json from `saediff interpret`: the report leads with them
 };
 
 struct FeatureDiff {

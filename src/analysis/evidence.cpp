@@ -1,6 +1,7 @@
 #include "analysis/evidence.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "text/utf8.h"
 
@@ -112,6 +113,20 @@ TokenWindow token_window(const EncodedSet& set, size_t row, int32_t feature, int
     }
   }
   return w;
+}
+
+std::string window_text(const TokenWindow& w, bool marked) {
+  std::string out = w.cut_before ? "… " : "";
+  for (const TextSpan& s : w.spans) {
+    if (marked && s.value > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.1f", s.value);
+      out += "⟦" + s.text + "|" + buf + "⟧";
+    } else {
+      out += s.text;
+    }
+  }
+  return out + (w.cut_after ? " …" : "");
 }
 
 }  // namespace saediff

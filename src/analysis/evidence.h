@@ -44,4 +44,8 @@ struct TokenWindow {
 TokenWindow token_window(const EncodedSet& set, size_t row, int32_t feature, int64_t radius,
                          int64_t centre_if_absent = 0);
 
+// The window as plain text; `marked`: the spans where the feature fires as ⟦text|activation⟧ (what `label`
+// and `interpret` show an LLM, and what `search` prints).
+std::string window_text(const TokenWindow& window, bool marked);
+
 }  // namespace saediff

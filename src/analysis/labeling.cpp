@@ -9,6 +9,7 @@
 
 #include "analysis/evidence.h"
 #include "analysis/labels.h"
+#include "collect/ask.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -27,20 +28,6 @@ struct Example {
   size_t row = 0;
   std::string text;  // the window, marked (positives shown for labelling) or plain
 };
-
-std::string window_text(const TokenWindow& w, bool marked) {
-  std::string out = w.cut_before ? "… " : "";
-  for (const TextSpan& s : w.spans) {
-    if (marked && s.value > 0) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.1f", s.value);
-      out += "⟦" + s.text + "|" + buf + "⟧";
-    } else {
-      out += s.text;
-    }
-  }
-  return out + (w.cut_after ? " …" : "");
-}
 
 // Per feature: positives (strongest documents over all sets) and negatives (documents where the feature
 // never fires), each split into shown and held-out examples.
@@ -113,27 +100,12 @@ std::string score_prompt(const FeatureExamples& ex, const std::string& label, ui
   return p.str();
 }
 
-// Writes the prompts as a CSV for the collector and collects them with one model; returns the latest
-// answer per prompt id (absent when it failed).
+// The latest answer per prompt id from the labelling model (absent when it failed).
 std::map<std::string, std::string> ask(const LabelConfig& c, const std::string& folder,
                                        const std::vector<std::pair<std::string, std::string>>& prompts, int64_t& n_failed) {
-  fs::create_directories(folder);
-  std::string csv = "id,category,prompt\n";
-  for (const auto& [id, text] : prompts) csv += csv_escape(id) + ",autointerp," + csv_escape(text) + "\n";
-  const std::string csv_path = (fs::path(folder) / "prompts.csv").string();
-  write_file_atomic(csv_path, csv);
-  CollectConfig client = c.client;
-  client.prompts = csv_path;
-  client.out = folder;
-  client.models = {{"labeler", c.labeler}};
-  const CollectSummary s = collect_responses(client);
-  SAEDIFF_CHECK(s.interrupted_by == 0, "label: interrupted by signal ", s.interrupted_by, "; run again to resume");
-  n_failed += s.n_failed;
-  std::map<std::string, std::string> answers;
-  const ReadResponsesResult read = read_responses((fs::path(folder) / "responses.jsonl").string());
-  for (const ResponseRecord& r : latest_outcomes(read.records))
-    if (r.ok()) answers[r.prompt_id] = *r.response;
-  return answers;
+  AskResult r = ask_model(c.client, c.labeler, folder, prompts, "labeler");
+  n_failed += r.summary.n_failed;
+  return std::move(r.answers);
 }
 
 }  // namespace

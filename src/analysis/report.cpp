@@ -15,6 +15,7 @@
 #include "analysis/labels.h"
 #include "analysis/notebook.h"
 #include "analysis/report_doc.h"
+#include "analysis/report_findings.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -522,6 +523,22 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
     }
   }
 
+  Findings findings;
+  const bool has_findings = !config.findings.empty();
+  if (has_findings) {
+    findings = read_findings(config.findings);
+    SAEDIFF_CHECK(findings.baseline == config.baseline && findings.candidate == config.candidate, config.findings,
+                  ": the findings compare '", findings.candidate, "' with '", findings.baseline, "', this diff '",
+                  config.candidate, "' with '", config.baseline, "'");
+    for (const EncodedSet* s : {&a.base, &a.cand}) {
+      const std::set<std::string> ids(s->doc_ids.begin(), s->doc_ids.end());
+      for (const std::string& id : findings.held_out_pairs) {
+        SAEDIFF_CHECK(ids.count(id), config.findings, ": held-out prompt '", id, "' has no document in set '", s->name,
+                      "' of ", config.encoded, ": the findings were made from other data");
+      }
+    }
+  }
+
   const OutputLock lock(config.out, "diff --out");  // everything that can refuse the run has passed
   const std::vector<int64_t> counts_b = active_counts(a.base, file.d_sae, config.threshold);
   const std::vector<int64_t> counts_c = active_counts(a.cand, file.d_sae, config.threshold);
@@ -582,6 +599,7 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
     doc.note(cat("With fewer than 30 documents in a set, one document moves a frequency by ",
                  pct(1.0 / static_cast<double>(std::min(a.n_b, a.n_c))), ": read small diffs as noise."));
   }
+  if (has_findings) verified_findings_section(doc, findings, a.labels.labels);
   doc.heading(2, "Key findings", "findings");
   doc.bullets(key_findings(a));
   dataset_summary(doc, a);
@@ -694,6 +712,12 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   for (const FeatureCluster& c : a.clusters) clusters.push_back({{"features", c.features}, {"mean_npmi", c.mean_npmi}});
   summary["clusters"] = clusters;
   summary["key_findings"] = key_findings(a);
+  if (has_findings) {
+    int64_t n_verified = 0;
+    for (const Finding& h : findings.hypotheses) n_verified += h.verified ? 1 : 0;
+    summary["verified_findings"] = {{"source", config.findings}, {"n_hypotheses", findings.hypotheses.size()},
+                                    {"n_verified", n_verified}, {"verified", verified_finding_lines(findings)}};
+  }
   summary["encoded"] = file.attrs.text;
   summary["encoded_int"] = file.attrs.integer;
   nlohmann::json top = nlohmann::json::array();

@@ -166,7 +166,14 @@ std::string ReportDoc::markdown() const {
         break;
       }
       case Block::code:
-        md << "```\n" << b.text << (b.text.empty() || b.text.back() != '\n' ? "\n" : "") << "```\n\n";
+      {
+        // A fence longer than any run of backticks in the text (CommonMark), so that quoted answers with their
+        // own code fences stay inside the block.
+        size_t longest = 0, run = 0;
+        for (char ch : b.text) longest = std::max(longest, run = ch == '`' ? run + 1 : 0);
+        const std::string fence(std::max<size_t>(3, longest + 1), '`');
+        md << fence << "\n" << b.text << (b.text.empty() || b.text.back() != '\n' ? "\n" : "") << fence << "\n\n";
+      }
         break;
     }
   }

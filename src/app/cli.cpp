@@ -17,6 +17,7 @@
 #include "app/device.h"
 #include "app/options.h"
 #include "app/run.h"
+#include "analysis/search.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -176,6 +177,26 @@ int run_cli(int argc, char** argv) {
   add_config_option(*c_label, config_path);
   add_label_options(*c_label, label);
 
+  InterpretConfig interpret;
+  CLI::App* c_interpret = app.add_subcommand(
+      "interpret", "Hypotheses from the discovery prompts' features, verified by an LLM judge on held-out answer pairs");
+  add_config_option(*c_interpret, config_path);
+  add_interpret_options(*c_interpret, interpret);
+
+  SearchConfig search;
+  CLI::App* c_search = app.add_subcommand("search", "The strongest documents of a feature (--feature ID or --label TEXT)");
+  add_config_option(*c_search, config_path);
+  c_search->add_option("--encoded", search.encoded, "encoded.h5 from encode")->check(CLI::ExistingFile);
+  c_search->add_option("--feature", search.feature, "Feature id")->check(at_least(0));
+  c_search->add_option("--label", search.label, "Every feature whose label contains this text (case-insensitive)");
+  c_search->add_option("--labels", search.labels, "Labels to search and show: FILE.json|FILE.csv, or hf (as diff's)");
+  c_search->add_option("--set", search.sets, "Sets to show (repeatable; default: every set)");
+  c_search->add_option("--docs", search.docs, "Strongest documents per set")->check(in_range(1, 1000));
+  c_search->add_option("--window", search.window, "Tokens either side of the strongest token (-1: whole document)")
+      ->check(in_range(-1, 1 << 20));
+  c_search->add_option("--max-features", search.max_features, "--label matches shown, at most")->check(in_range(1, 65536));
+  c_search->add_option("--out", search.out, "Also write FILE.md or FILE.html");
+
   RunConfig run;
   CLI::App* c_run = app.add_subcommand("run", "collect, encode and diff in one job, from a TOML config");
   c_run->add_option("--config", config_path, "TOML config: top-level keys plus [collect], [encode], [diff]")
@@ -189,8 +210,8 @@ int run_cli(int argc, char** argv) {
   c_run->add_option("--demo-d-sae", run.demo_d_sae, "SAE width of the generated SAE")->check(greater_than(0));
   c_run->add_option("--demo-plant", run.demo_plant, "Plant the SAE features this file lists (configs/demo/behaviours.json)")
       ->check(CLI::ExistingFile);
-  c_run->add_option("--stages", run.stages, "Stages to run, comma-separated: collect,encode,diff (the Slurm stage "
-                    "scripts run one each on the same --out)");
+  c_run->add_option("--stages", run.stages, "Stages to run, comma-separated: collect,encode,diff[,interpret] (the "
+                    "Slurm stage scripts run one each on the same --out); interpret needs [interpret] proposer and judge");
 
   TokenizeConfig tok;
   CLI::App* c_tok = app.add_subcommand("tokenize", "Tokenize JSONL {\"text\"} lines into {\"ids\"} lines");
@@ -239,11 +260,12 @@ int run_cli(int argc, char** argv) {
 
     if (name == "run") {
       // The run's own keys at the top level; each stage's in its section.
-      CLI::App a_collect{"collect"}, a_encode{"encode"}, a_diff{"diff"};
-      for (CLI::App* a : {&a_collect, &a_encode, &a_diff}) a->option_defaults()->always_capture_default();
+      CLI::App a_collect{"collect"}, a_encode{"encode"}, a_diff{"diff"}, a_interpret{"interpret"};
+      for (CLI::App* a : {&a_collect, &a_encode, &a_diff, &a_interpret}) a->option_defaults()->always_capture_default();
       add_collect_options(a_collect, run.collect);
       add_encode_options(a_encode, run.encode);
       add_diff_options(a_diff, run.diff);
+      add_interpret_options(a_interpret, run.interpret);
       if (!config_path.empty()) {
         const ConfigFile file = read_config_toml(config_path);
         check_config_file(app, file, "run");
@@ -251,6 +273,7 @@ int run_cli(int argc, char** argv) {
         apply_config(a_collect, file, "collect");
         apply_config(a_encode, file, "encode");
         apply_config(a_diff, file, "diff");
+        apply_config(a_interpret, file, "interpret");
       }
       // Show the paths run derives in the resolved config, as they will be used.
       derive_run_paths(run);
@@ -269,8 +292,16 @@ int run_cli(int argc, char** argv) {
       show(a_encode, "threshold", std::to_string(run.encode.threshold));
       show(a_diff, "encoded", run.diff.encoded);
       show(a_diff, "out", run.diff.out);
-      const std::string resolved = resolved_toml(*c_run) + "\n" + resolved_toml(a_collect, "collect") + "\n" +
-                                   resolved_toml(a_encode, "encode") + "\n" + resolved_toml(a_diff, "diff");
+      if (!run.diff.findings.empty()) show(a_diff, "findings", run.diff.findings);
+      std::string resolved = resolved_toml(*c_run) + "\n" + resolved_toml(a_collect, "collect") + "\n" +
+                             resolved_toml(a_encode, "encode") + "\n" + resolved_toml(a_diff, "diff");
+      if (run_stages(run.stages).interpret) {
+        show(a_interpret, "encoded", run.interpret.encoded);
+        show(a_interpret, "report", run.interpret.report);
+        show(a_interpret, "responses", run.interpret.responses);
+        show(a_interpret, "out", run.interpret.out);
+        resolved += "\n" + resolved_toml(a_interpret, "interpret");
+      }
       print_resolved(resolved);
       return run_pipeline(run, resolved);
     }
@@ -298,6 +329,16 @@ int run_cli(int argc, char** argv) {
     if (name == "diff") {
       require_options(*sub, {"encoded", "baseline", "candidate", "out"});
       run_diff(diff, resolved_toml(*sub, name));
+      return 0;
+    }
+    if (name == "interpret") {
+      require_options(*sub, {"encoded", "report", "responses", "out", "proposer", "judge"});
+      const InterpretSummary s = run_interpret(interpret);
+      return s.n_failed > 0 || s.n_unparsed > 0 ? 3 : 0;
+    }
+    if (name == "search") {
+      require_options(*sub, {"encoded"});
+      run_search(search);
       return 0;
     }
     if (name == "label") {

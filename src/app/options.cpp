@@ -190,6 +190,34 @@ void add_diff_options(CLI::App& app, DiffConfig& c) {
       ->check(in_range(-1.0, 1.0));
   app.add_option("--alpha", c.alpha, "q-value below which a difference is called significant")
       ->check(in_range(0.0, 1.0));
+  app.add_option("--findings", c.findings, "findings.json from `saediff interpret`: the report leads with them")
+      ->check(CLI::ExistingFile);
+}
+
+void add_interpret_options(CLI::App& app, InterpretConfig& c) {
+  app.add_option("--encoded", c.encoded, "encoded.h5 from encode (with text and token rows)");
+  app.add_option("--report", c.report, "The diff's report folder (summary.json, features.csv)");
+  app.add_option("--responses", c.responses, "responses.jsonl the encoded file was made from");
+  app.add_option("--out", c.out, "Folder for findings.json and the (resumable) requests");
+  app.add_option("--proposer", c.proposer, "Provider id of the model that proposes hypotheses");
+  app.add_option("--judge", c.judge, "Provider id of the model that judges held-out answer pairs");
+  app.add_option("--hypotheses", c.hypotheses, "Hypotheses per source (SAE features, raw pairs), at most")
+      ->check(in_range(1, 100));
+  app.add_option("--held-out-fraction", c.held_out_fraction, "Share of each category's prompts held out for verification")
+      ->check(in_range(0.01, 0.99));
+  app.add_option("--seed", c.seed, "Seed of the discovery / held-out split");
+  app.add_option("--alpha", c.alpha, "q below which a hypothesis is verified")->check(in_range(1e-9, 0.5));
+  app.add_option("--features", c.features, "Top discovery features shown to the proposer")->check(in_range(1, 1000));
+  app.add_option("--excerpts", c.excerpts, "Marked excerpts per feature")->check(in_range(1, 20));
+  app.add_option("--window", c.window, "Tokens either side of an excerpt's strongest token")->check(in_range(1, 4096));
+  app.add_option("--baseline-pairs", c.baseline_pairs, "Raw discovery answer pairs shown for the baseline hypotheses")
+      ->check(in_range(1, 1000));
+  app.add_option("--answer-bytes", c.answer_bytes, "An answer shown to the judge is cut to this many bytes")
+      ->check(in_range(100, 1 << 20));
+  app.add_flag("--no-baseline", c.no_baseline, "Skip the LLM-only baseline (hypotheses from raw pairs)");
+  c.client.temperature = 0.0;
+  c.client.max_tokens = 1024;
+  add_client_options(app, c.client);
 }
 
 namespace {

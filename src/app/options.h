@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/diff.h"
+#include "analysis/interpret.h"
 #include "analysis/labeling.h"
 #include "app/encode.h"
 #include "collect/collector.h"
@@ -29,6 +30,7 @@ void add_client_options(CLI::App& app, CollectConfig& config);  // the HTTP clie
 void add_label_options(CLI::App& app, LabelConfig& config);
 void add_encode_options(CLI::App& app, EncodeConfig& config);
 void add_diff_options(CLI::App& app, DiffConfig& config);
+void add_interpret_options(CLI::App& app, InterpretConfig& config);
 
 // Checks a config file against the command line: every [section] names a subcommand that takes --config,
 // every key in it is a configurable option of that subcommand, top-level keys are `run`'s, no option is set

@@ -70,16 +70,19 @@ void derive_run_paths(RunConfig& config) {
   config.encode.threshold = config.diff.threshold;
   config.diff.encoded = config.encode.out;
   config.diff.out = (out / "report").string();
+  config.interpret.encoded = config.encode.out;
+  config.interpret.report = config.diff.out;
+  config.interpret.responses = config.encode.responses;
+  config.interpret.out = (out / "interpret").string();
+  // A later diff-only job shows the findings an earlier interpret stage wrote for the same encoded file.
+  const std::string findings = (out / "interpret" / "findings.json").string();
+  if (config.diff.findings.empty() && !run_stages(config.stages).encode && std::filesystem::is_regular_file(findings)) {
+    config.diff.findings = findings;
+  }
 }
 
-namespace {
-
-struct Stages {
-  bool collect = false, encode = false, diff = false;
-};
-
-Stages parse_stages(const std::string& list) {
-  Stages s;
+RunStages run_stages(const std::string& list) {
+  RunStages s;
   size_t start = 0;
   while (start <= list.size()) {
     const size_t comma = std::min(list.find(',', start), list.size());
@@ -87,17 +90,16 @@ Stages parse_stages(const std::string& list) {
     if (name == "collect") s.collect = true;
     else if (name == "encode") s.encode = true;
     else if (name == "diff") s.diff = true;
-    else SAEDIFF_FAIL("unknown stage '", name, "' in --stages '", list, "': expected collect, encode, diff");
+    else if (name == "interpret") s.interpret = true;
+    else SAEDIFF_FAIL("unknown stage '", name, "' in --stages '", list, "': expected collect, encode, diff, interpret");
     start = comma + 1;
   }
   return s;
 }
 
-}  // namespace
-
 int run_pipeline(RunConfig config, const std::string& resolved_config) {
   derive_run_paths(config);
-  const Stages stages = parse_stages(config.stages);
+  const RunStages stages = run_stages(config.stages);
   const int rank = mpi::comm_rank();
   if (rank == 0) std::filesystem::create_directories(config.out);
   int exit_code = 0;
@@ -126,7 +128,7 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
     log_info0("run: responses given (", config.responses, "): collection skipped");
   }
 
-  if (!stages.encode && !stages.diff) return exit_code;
+  if (!stages.encode && !stages.diff && !stages.interpret) return exit_code;
 
   // 2. Checkpoints: generated for the demo, else as configured.
   if (stages.encode && config.demo_model) {
@@ -146,6 +148,23 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
     if (rank == 0) run_diff(config.diff, resolved_config);
     mpi::barrier();
     log_info0("run: done; report in ", config.diff.out);
+  }
+
+  // 5. Hypotheses verified on held-out pairs (rank 0), then the report again, led by them.
+  if (stages.interpret) {
+    if (rank == 0) {
+      SAEDIFF_CHECK(!config.interpret.proposer.empty() && !config.interpret.judge.empty(),
+                    "the interpret stage needs proposer and judge model ids ([interpret] in the config)");
+      if (config.interpret.alpha == InterpretConfig{}.alpha) config.interpret.alpha = config.diff.alpha;
+      const InterpretSummary s = run_interpret(config.interpret);
+      if (s.n_failed > 0 || s.n_unparsed > 0) exit_code = std::max(exit_code, 3);
+      config.diff.findings = (std::filesystem::path(config.interpret.out) / "findings.json").string();
+      run_diff(config.diff, resolved_config);
+    }
+    int64_t code = exit_code;
+    MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+    exit_code = static_cast<int>(code);
+    log_info0("run: interpret done; findings in ", config.interpret.out, ", report in ", config.diff.out);
   }
   return exit_code;
 }

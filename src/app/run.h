@@ -4,6 +4,7 @@
 #include <string>
 
 #include "analysis/diff.h"
+#include "analysis/interpret.h"
 #include "app/encode.h"
 #include "collect/collector.h"
 
@@ -17,16 +18,24 @@ struct RunConfig {
   uint64_t seed = 1234;            // seed of the generated checkpoints
   int64_t demo_d_sae = 16384;      // SAE width of the generated SAE
   std::string demo_plant;          // plant file (configs/demo/behaviours.json): SAE features with known triggers
-  // Which stages this job runs, comma-separated (collect, encode, diff): the Slurm stage scripts run one
-  // each, chained with afterok, on the same job folder.
+  // Which stages this job runs, comma-separated (collect, encode, diff, interpret): the Slurm stage scripts run
+  // one each, chained with afterok, on the same job folder. interpret (an LLM proposer and judge, [interpret])
+  // runs after diff and renders the report again with its findings first.
   std::string stages = "collect,encode,diff";
   CollectConfig collect;
   EncodeConfig encode;
   DiffConfig diff;
+  InterpretConfig interpret;
 };
 
+struct RunStages {
+  bool collect = false, encode = false, diff = false, interpret = false;
+};
+RunStages run_stages(const std::string& list);  // throws on an unknown stage
+
 // Fills in the stage settings that `run` owns: collect.out, encode.{responses,model,sae,out,threshold},
-// diff.{encoded,out}, all under `out`.
+// diff.{encoded,out}, interpret.{encoded,report,responses,out}, all under `out`; and diff.findings, when a job that
+// does not encode again finds OUT/interpret/findings.json.
 void derive_run_paths(RunConfig& config);
 
 // Collective over MPI_COMM_WORLD; returns the process exit code.

@@ -210,4 +210,72 @@ EncodedFile read_encoded_h5(const std::string& path) {
   }
 }
 
+namespace {
+
+void append_csr_row(const CsrMatrix& from, size_t r, CsrMatrix& to) {
+  if (to.indptr.empty()) to.indptr.push_back(0);
+  const auto b = static_cast<size_t>(from.indptr[r]), e = static_cast<size_t>(from.indptr[r + 1]);
+  to.indices.insert(to.indices.end(), from.indices.begin() + b, from.indices.begin() + e);
+  to.values.insert(to.values.end(), from.values.begin() + b, from.values.begin() + e);
+  to.indptr.push_back(static_cast<int64_t>(to.indices.size()));
+}
+
+}  // namespace
+
+EncodedSet select_rows(const EncodedSet& set, const std::vector<size_t>& rows) {
+  EncodedSet out;
+  out.name = set.name;
+  out.active_threshold = set.active_threshold;
+  out.model_id = set.model_id;
+  out.collected_first = set.collected_first;
+  out.collected_last = set.collected_last;
+  out.max.indptr = out.sum.indptr = out.count.indptr = {0};
+  const bool has_text = set.texts.size() == set.doc_ids.size(), has_prompts = set.prompts.size() == set.doc_ids.size();
+  const bool has_cats = set.categories.size() == set.doc_ids.size();
+  if (!set.tokens.empty()) {
+    out.tokens.k = set.tokens.k;
+    out.tokens.indptr = {0};
+  }
+  std::vector<int64_t> new_row(set.doc_ids.size(), -1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t r = rows[i];
+    SAEDIFF_CHECK(r < set.doc_ids.size() && (i == 0 || r > rows[i - 1]), "select_rows: row ", r,
+                  " is out of range or not ascending");
+    new_row[r] = static_cast<int64_t>(i);
+    out.doc_ids.push_back(set.doc_ids[r]);
+    out.n_tokens.push_back(set.n_tokens[r]);
+    out.n_pooled.push_back(set.n_pooled[r]);
+    append_csr_row(set.max, r, out.max);
+    append_csr_row(set.sum, r, out.sum);
+    append_csr_row(set.count, r, out.count);
+    if (has_cats) out.categories.push_back(set.categories[r]);
+    if (has_prompts) out.prompts.push_back(set.prompts.row(r));
+    if (has_text) out.texts.push_back(set.texts.row(r));
+    if (!set.tokens.empty()) {
+      const auto b = static_cast<size_t>(set.tokens.indptr[r]), e = static_cast<size_t>(set.tokens.indptr[r + 1]);
+      const auto k = static_cast<size_t>(set.tokens.k);
+      out.tokens.id.insert(out.tokens.id.end(), set.tokens.id.begin() + b, set.tokens.id.begin() + e);
+      out.tokens.end.insert(out.tokens.end.end(), set.tokens.end.begin() + b, set.tokens.end.begin() + e);
+      out.tokens.topk_feature.insert(out.tokens.topk_feature.end(), set.tokens.topk_feature.begin() + b * k,
+                                     set.tokens.topk_feature.begin() + e * k);
+      out.tokens.topk_value.insert(out.tokens.topk_value.end(), set.tokens.topk_value.begin() + b * k,
+                                   set.tokens.topk_value.begin() + e * k);
+      out.tokens.indptr.push_back(static_cast<int64_t>(out.tokens.id.size()));
+    }
+  }
+  // Evidence entries stay sorted by (row, feature): rows keep their order.
+  out.evidence.indptr = {0};
+  for (size_t e = 0; e < set.evidence.row.size(); ++e) {
+    const int64_t r = new_row[static_cast<size_t>(set.evidence.row[e])];
+    if (r < 0) continue;
+    out.evidence.row.push_back(r);
+    out.evidence.feature.push_back(set.evidence.feature[e]);
+    const auto b = static_cast<size_t>(set.evidence.indptr[e]), en = static_cast<size_t>(set.evidence.indptr[e + 1]);
+    out.evidence.values.insert(out.evidence.values.end(), set.evidence.values.begin() + b, set.evidence.values.begin() + en);
+    out.evidence.indptr.push_back(static_cast<int64_t>(out.evidence.values.size()));
+  }
+  if (out.evidence.row.empty()) out.evidence = EvidenceRows{};
+  return out;
+}
+
 }  // namespace saediff

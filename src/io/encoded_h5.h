@@ -181,4 +181,9 @@ struct EncodedFile {
 // Serial read of the whole file, validating the CSR structure.
 EncodedFile read_encoded_h5(const std::string& path);
 
+// The documents `rows` (ascending row numbers) of `set` as a set of their own: every per-document field,
+// token row and evidence entry, renumbered; active_docs and the failed/truncated/cut lists are left empty
+// (recount with active_counts). interpret's discovery part, for instance.
+EncodedSet select_rows(const EncodedSet& set, const std::vector<size_t>& rows);
+
 }  // namespace saediff

@@ -83,20 +83,32 @@ std::string describe_repairs(const JsonRepairCounts& counts) {
              " replaced by U+FFFD");
 }
 
-nlohmann::json extract_json_object(const std::string& answer) {
-  std::string_view text = answer;
-  const size_t fence = text.find("```");
-  if (fence != std::string_view::npos) {  // ```json ... ```
-    const size_t start = text.find('\n', fence);
-    const size_t end = start == std::string_view::npos ? std::string_view::npos : text.find("```", start);
-    if (end != std::string_view::npos) text = text.substr(start + 1, end - start - 1);
-  }
+namespace {
+
+nlohmann::json outermost_object(std::string_view text) {
   const size_t open = text.find('{'), close = text.rfind('}');
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) return nlohmann::json::value_t::discarded;
   JsonRepairCounts repairs;
   nlohmann::json j = parse_json_lossy(text.substr(open, close - open + 1), repairs);
   if (j.is_discarded() || !j.is_object()) return nlohmann::json::value_t::discarded;
   return j;
+}
+
+}  // namespace
+
+nlohmann::json extract_json_object(const std::string& answer) {
+  const std::string_view text = answer;
+  const size_t fence = text.find("```");
+  if (fence != std::string_view::npos) {  // ```json ... ```
+    const size_t start = text.find('\n', fence);
+    const size_t end = start == std::string_view::npos ? std::string_view::npos : text.find("```", start);
+    if (end != std::string_view::npos) {
+      nlohmann::json j = outermost_object(text.substr(start + 1, end - start - 1));
+      if (!j.is_discarded()) return j;
+    }
+  }
+  // No fence, or one the object does not fit in (its strings may hold ``` themselves): the outermost {...}.
+  return outermost_object(text);
 }
 
 }  // namespace saediff

@@ -108,9 +108,9 @@ void write_random_llama(const std::string& dir, const RandomLlamaSpec& s) {
   if (n_plant > 0) {
     embed.narrow(1, plant_first, n_plant).zero_();
     for (int64_t j = 0; j < n_plant; ++j) {
-      for (int32_t t : s.planted[static_cast<size_t>(j)]) {
-        SAEDIFF_CHECK(t >= 0 && t < s.vocab_size, "planted trigger id ", t, " outside the vocabulary");
-        embed[t][plant_first + j] = kPlantAmplitude;
+      for (int32_t tok : s.planted[static_cast<size_t>(j)]) {
+        SAEDIFF_CHECK(tok >= 0 && tok < s.vocab_size, "planted trigger id ", tok, " outside the vocabulary");
+        embed[tok][plant_first + j] = kPlantAmplitude;
       }
     }
   }

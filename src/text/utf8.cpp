@@ -102,4 +102,11 @@ std::string to_valid_utf8(std::string_view s, int64_t* n_replaced) {
   return out;
 }
 
+std::string utf8_head(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return std::string(s.substr(0, end)) + " …";
+}
+
 }  // namespace saediff

@@ -32,4 +32,7 @@ Utf8Unit next_utf8_unit(std::string_view s);
 // `s` with every maximal ill-formed subpart replaced by U+FFFD; adds the number replaced to *n_replaced.
 std::string to_valid_utf8(std::string_view s, int64_t* n_replaced = nullptr);
 
+// `s` cut to at most `max_bytes` on a character boundary, with " …" appended when anything was cut.
+std::string utf8_head(std::string_view s, size_t max_bytes);
+
 }  // namespace saediff

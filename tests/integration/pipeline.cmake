@@ -36,6 +36,15 @@ add_test(NAME labels_and_label
 set_tests_properties(labels_and_label PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
                      TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
 
+# `saediff interpret` against the loopback server on the planted demo: the split, discovery-only proposals,
+# held-out judging in both orders, statistics against SciPy/statsmodels, always-A and coin-flip judges, a killed
+# and resumed run, the key, the report's Verified findings and run's interpret stage.
+add_test(NAME interpret_loopback
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/interpret_loopback.py ${SAEDIFF_DEMO_OUT}/np2
+                 ${CMAKE_SOURCE_DIR}/configs/demo/responses.jsonl ${CMAKE_BINARY_DIR}/test-out/interpret)
+set_tests_properties(interpret_loopback PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
+                     TIMEOUT 600 FIXTURES_REQUIRED demo_np2)
+
 # The planted demo finds what was planted (configs/demo/behaviours.json), on 1 and 3 ranks: truth from HF's
 # tokenizer and planted.json's trigger ids; precision and recall printed.
 foreach(np 1 3)

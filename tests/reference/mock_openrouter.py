@@ -24,12 +24,14 @@ Prompts from `saediff label` (starting "[saediff-autointerp label]" / "[saediff-
 an autointerp answer: the label is "mentions <the most common marked ⟦span⟧>" in a ```json fence amid chatter,
 except that a label prompt whose CRC-32 is divisible by 4 gets no JSON at all; a score answer lists the
 excerpts that contain the label's word, as JSON with trailing text.
+Prompts from `saediff interpret` ("[saediff-interpret ...]") get a proposer's or judge's answer (interpret_answer).
 Usage objects carry token counts, completion_tokens_details.reasoning_tokens and a cost. Every request
 is appended to LOG_FILE as JSON: model, prompt, authorization header, status, the requests in flight when
 it arrived (itself included), arrival time, and the request's reasoning and usage fields. The server
 exits by itself after --lifetime seconds (default 120)."""
 import email.utils
 import json
+import re
 import socket
 import sys
 import threading
@@ -151,6 +153,8 @@ class Handler(BaseHTTPRequestHandler):
                 content = f"the bearer of your key: {(self.headers.get('Authorization') or '')[7:]}"
             if prompt.startswith("[saediff-autointerp "):
                 content = autointerp_answer(prompt)
+            if prompt.startswith("[saediff-interpret "):
+                content = interpret_answer(model, prompt)
             body = {"id": f"gen-{n}", "model": model,
                     "choices": [{"index": 0, "finish_reason": "length" if "[length]" in prompt else "stop",
                                  "message": {"role": "assistant", "content": content}}],
@@ -190,6 +194,83 @@ def autointerp_answer(prompt):
     excerpts = re.split(r"\n=== excerpt (\d+) ===\n", prompt)
     hits = [int(excerpts[i]) for i in range(1, len(excerpts) - 1, 2) if word in excerpts[i + 1].lower()]
     return json.dumps({"active": hits}) + " (based on the described feature)"
+
+
+def quoted_words(text):
+    return [w.lower() for w in re.findall(r'"([^"]+)"', text)]
+
+
+def count_words(words, text):
+    """Occurrences of any of `words` in `text` (case-insensitive; whole words where a word is alphanumeric)."""
+    text = text.lower()
+    n = 0
+    for w in words:
+        if re.fullmatch(r"\w+", w):
+            n += len(re.findall(r"(?<!\w)" + re.escape(w) + r"(?!\w)", text))
+        else:
+            n += text.count(w)
+    return n
+
+
+def hypothesis(words, up):
+    quoted = " or ".join(f'"{w}"' for w in words)
+    return f"The candidate's answers use {quoted} {'more' if up else 'less'} often than the baseline's."
+
+
+def interpret_answer(model, prompt):
+    """A deterministic stand-in for interpret's proposer and judge, decided by the text it is shown.
+
+    Proposer (SAE): per feature block, in order, the marked ⟦spans⟧ of its excerpts become "The candidate's answers
+    use "w1" or "w2" more (less) often than the baseline's", by the sign of the stated diff. Proposer (baseline): the
+    words whose number of candidate answers minus baseline answers is largest either way. A proposer model whose id
+    holds "nojson" answers without JSON. Judge: model "...always-a" always says A; "...coin" says A or B by the
+    prompt's CRC-32; otherwise it counts the hypothesis' quoted words in each answer and picks the answer with more
+    ("less often": fewer), "neither" on a tie."""
+    import zlib
+    kind = prompt.split("]", 1)[0][len("[saediff-interpret "):]
+    if kind.startswith("propose"):
+        if "nojson" in model:
+            return "I could not find any difference worth stating."
+        n_max = int(re.search(r"Propose up to (\d+) ", prompt).group(1))
+        hyps, seen = [], set()
+        if kind == "propose-sae":
+            for block in prompt.split("\n=== feature ")[1:]:
+                feature = int(block.split(" ", 1)[0])
+                up = re.search(r"; diff ([+-])", block).group(1) == "+"
+                spans = [m.strip().lower() for m in re.findall(r"⟦(.*?)\|[0-9.]+⟧", block, flags=re.S)]
+                spans = [w for w in spans if w and '"' not in w]
+                words = sorted(set(spans), key=lambda w: (-spans.count(w), w))[:4]
+                if not words or tuple(words) in seen:
+                    continue
+                seen.add(tuple(words))
+                hyps.append({"text": hypothesis(words, up), "features": [feature]})
+        else:
+            pairs = re.findall(r"--- baseline answer ---\n(.*?)\n--- candidate answer ---\n(.*?)(?=\n=== pair |\Z)",
+                               prompt, flags=re.S)
+            df = {}
+            for b, c in pairs:
+                for w in set(re.findall(r"[a-z]{3,}", c.lower())):
+                    df[w] = df.get(w, 0) + 1
+                for w in set(re.findall(r"[a-z]{3,}", b.lower())):
+                    df[w] = df.get(w, 0) - 1
+            for w in sorted(df, key=lambda w: (-abs(df[w]), w)):
+                if abs(df[w]) >= 2:
+                    hyps.append({"text": hypothesis([w], df[w] > 0), "features": []})
+        text = json.dumps({"hypotheses": hyps[:n_max]}, ensure_ascii=False)
+        return f"Here are my hypotheses.\n```json\n{text}\n```\nEach can be tested."
+    if "always-a" in model:
+        return '{"answer": "A"}'
+    if "coin" in model:
+        return json.dumps({"answer": "A" if zlib.crc32(prompt.encode()) % 2 == 0 else "B"})
+    hyp = re.search(r"^Hypothesis: (.*)$", prompt, flags=re.M).group(1)
+    answer_a = prompt.split("\n\n## Answer A\n", 1)[1].split("\n\n## Answer B\n", 1)[0]
+    answer_b = prompt.split("\n\n## Answer B\n", 1)[1]
+    words = quoted_words(hyp)
+    a, b = count_words(words, answer_a), count_words(words, answer_b)
+    if " less often" in hyp:
+        a, b = -a, -b
+    verdict = "A" if a > b else "B" if b > a else "neither"
+    return f'The answer is {{"answer": "{verdict}"}}.'
 
 
 def launch(work, latency=0.0, lifetime=240.0):

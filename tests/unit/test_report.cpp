@@ -233,6 +233,8 @@ TEST(Labeling, ExtractsJsonFromChattyAnswers) {
   EXPECT_EQ(extract_json_object("The answer is {\"label\": \"a {b}\"} as asked.")["label"], "a {b}");
   EXPECT_EQ(extract_json_object("{\"active\": [1, 3]} (based on ...)")["active"].size(), 2u);
   EXPECT_TRUE(extract_json_object("no json here").is_discarded());
+  // A fenced object whose strings hold ``` themselves (a hypothesis about code fences): the outermost {...}.
+  EXPECT_EQ(extract_json_object("Here:\n```json\n{\"text\": \"uses \\\"```\\\" more\"}\n```\nok")["text"], "uses \"```\" more");
   EXPECT_TRUE(extract_json_object("{\"label\": ").is_discarded());
   EXPECT_TRUE(extract_json_object("[1, 2]").is_discarded());
 }
