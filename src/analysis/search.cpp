@@ -104,7 +104,9 @@ SearchSummary run_search(const SearchConfig& c) {
                                      w.exact ? ", exact per-token values" : w.found ? ", per-token top-k" : ", not among the stored per-token top-k",
                                      ")");
         doc.excerpt(md_escape(head), w, top[i].max);
-        std::cout << "   " << head << "\n      " << window_text(w, true) << "\n";
+        std::string text = window_text(w, true);
+        for (size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 7)) text.replace(at, 1, "\n      ");
+        std::cout << "   " << head << "\n      " << text << "\n";
       }
     }
   }

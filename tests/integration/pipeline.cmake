@@ -45,6 +45,13 @@ add_test(NAME interpret_loopback
 set_tests_properties(interpret_loopback PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
                      TIMEOUT 600 FIXTURES_REQUIRED demo_np2)
 
+# `saediff search` on the planted demo: counts against h5py, documents strongest first, marks only on triggers.
+add_test(NAME search_cli
+         COMMAND ${SAEDIFF_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/search_cli.py ${SAEDIFF_DEMO_OUT}/np2
+                 ${CMAKE_BINARY_DIR}/test-out/search)
+set_tests_properties(search_cli PROPERTIES ENVIRONMENT "${SAEDIFF_TEST_ENV}" LABELS "integration;sanitize"
+                     TIMEOUT 300 FIXTURES_REQUIRED demo_np2)
+
 # The planted demo finds what was planted (configs/demo/behaviours.json), on 1 and 3 ranks: truth from HF's
 # tokenizer and planted.json's trigger ids; precision and recall printed.
 foreach(np 1 3)

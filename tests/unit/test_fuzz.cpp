@@ -7,6 +7,8 @@
 #include <random>
 
 #include "core/error.h"
+#include "analysis/findings.h"
+#include "io/json_text.h"
 #include "io/prompts.h"
 #include "model/safetensors.h"
 #include "text/chat_template.h"
@@ -121,6 +123,67 @@ TEST(Fuzz, TokenizerRandomText) {
     }
   }
   EXPECT_GT(n_invalid, 100);
+}
+
+}  // namespace
+}  // namespace saediff
+
+namespace saediff {
+namespace {
+
+// findings.json (diff --findings reads what interpret wrote, or a file a user edited): every mutation parses
+// or throws saediff::Error naming the file. LLM answers: extract_json_object never throws, whatever it gets.
+TEST(Fuzz, FindingsJsonAndLlmAnswers) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string path = (dir / "saediff_fuzz_findings.json").string();
+  Findings f;
+  f.baseline = "a";
+  f.candidate = "b";
+  f.proposer = "p";
+  f.judge = "j";
+  f.discovery = {"x"};
+  f.held_out = {"y"};
+  f.held_out_pairs = {"y"};
+  f.by_category = {{"c", {1, 1}}};
+  Finding h;
+  h.id = "sae-1";
+  h.text = "uses \"```\" more";
+  h.source = "sae";
+  h.features = {1};
+  h.outcomes = {PairOutcome::candidate};
+  h.stats = hypothesis_stats(h.outcomes);
+  h.examples = {{"y", "p", "c", "b", "candidate"}};
+  f.hypotheses = {h};
+  write_findings(path, f);
+  const std::string bytes = read_all(path);
+  std::mt19937 rng(7);
+  int n_ok = 0, n_error = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string m = bytes;
+    if (rng() % 3 == 0) {
+      m.resize(rng() % m.size());
+    } else {
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) m[rng() % m.size()] = "{}[]\",:0-9aetn \\"[rng() % 20];
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << m;
+    try {
+      read_findings(path);
+      ++n_ok;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      ++n_error;
+    }
+  }
+  EXPECT_GT(n_error, 0);
+  EXPECT_GT(n_ok, 0);
+  const std::string alphabet = "{}[]\":,`\n abc123\\json";
+  for (int i = 0; i < 5000; ++i) {
+    std::string s;
+    for (size_t n = rng() % 64; n > 0; --n) s += alphabet[rng() % alphabet.size()];
+    const nlohmann::json j = extract_json_object(s);
+    EXPECT_TRUE(j.is_discarded() || j.is_object()) << s;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
