@@ -9,7 +9,7 @@ bash "$root/scripts/setup.sh"
 export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 CXX=clang++ cmake -S "$root/fuzz" -B "$root/build-fuzz" -G Ninja >/dev/null
 cmake --build "$root/build-fuzz" -j "$(nproc)"
-for target in fuzz_tokenizer fuzz_tokenizer_json fuzz_labels fuzz_pth fuzz_safetensors fuzz_spool fuzz_config; do
+for target in fuzz_tokenizer fuzz_tokenizer_json fuzz_labels fuzz_findings fuzz_pth fuzz_safetensors fuzz_spool fuzz_config; do
   seeds="$root/fuzz/corpus/${target#fuzz_}"
   work=$(mktemp -d)  # new inputs found this run; the committed seeds stay as they are
   echo "fuzz: $target for ${seconds}s"
