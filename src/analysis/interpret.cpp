@@ -58,6 +58,8 @@ struct ReportInfo {
 ReportInfo read_report(const std::string& dir) {
   ReportInfo r;
   const std::string summary_path = (fs::path(dir) / "summary.json").string();
+  SAEDIFF_CHECK(fs::is_regular_file(summary_path), "interpret --report '", dir, "' holds no summary.json: give the report "
+                "folder `saediff diff` wrote (run the diff first)");
   try {
     const nlohmann::json s = nlohmann::json::parse(read_text(summary_path));
     r.baseline = s.at("baseline").at("set").get<std::string>();
