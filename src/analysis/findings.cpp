@@ -11,6 +11,7 @@
 
 #include "analysis/stats.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/files.h"
 
 namespace saediff {
@@ -85,24 +86,6 @@ std::vector<FindingOverlap> find_overlaps(const std::vector<Finding>& hypotheses
   return out;
 }
 
-namespace {
-
-// splitmix64: a portable generator, so that a seed splits the same prompts with any standard library.
-uint64_t splitmix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
-
-}  // namespace
-
 PromptSplit split_prompts(const std::vector<std::string>& ids, const std::vector<std::string>& categories,
                           double fraction, uint64_t seed) {
   SAEDIFF_CHECK(ids.size() == categories.size(), "split_prompts: ", ids.size(), " ids but ", categories.size(), " categories");
@@ -116,12 +99,12 @@ PromptSplit split_prompts(const std::vector<std::string>& ids, const std::vector
   PromptSplit split;
   for (auto& [category, members] : by_cat) {
     std::sort(members.begin(), members.end());
-    uint64_t state = seed ^ fnv1a(category);
-    for (size_t i = members.size(); i > 1; --i) std::swap(members[i - 1], members[splitmix(state) % i]);
+    uint64_t state = seed ^ fnv1a64(category);  // splitmix64: the same split with any standard library
+    splitmix64_shuffle(members, state);
     const auto n = static_cast<int64_t>(members.size());
     int64_t n_held = 0;
     if (n == 1) {
-      n_held = static_cast<double>(splitmix(state) >> 11) * 0x1p-53 < fraction ? 1 : 0;
+      n_held = splitmix64_unit(state) < fraction ? 1 : 0;
     } else {
       n_held = std::clamp<int64_t>(std::llround(fraction * static_cast<double>(n)), 1, n - 1);
     }

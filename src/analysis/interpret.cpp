@@ -16,6 +16,7 @@
 #include "collect/ask.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "io/encoded_h5.h"
 #include "io/json_text.h"
@@ -208,17 +209,11 @@ Pick parse_verdict(const std::string& answer, bool candidate_is_a) {
   return Pick::unparsed;
 }
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
-  return h;
-}
-
 // A request id for (hypothesis text, pair, order): a resumed run never takes another hypothesis' recorded verdict,
 // and two sources that propose the same sentence share its requests (the judge is asked each question once).
 std::string judge_id(const Finding& h, size_t pair, bool candidate_is_a) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "judge-%016llx-p%zu-%s", static_cast<unsigned long long>(fnv1a(h.text)), pair,
+  std::snprintf(buf, sizeof(buf), "judge-%016llx-p%zu-%s", static_cast<unsigned long long>(fnv1a64(h.text)), pair,
                 candidate_is_a ? "cb" : "bc");
   return buf;
 }
@@ -308,11 +303,8 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
   for (const std::string& id : split.discovery)
     if (answers.baseline.count(id) && answers.candidate.count(id)) disc_pairs.push_back(id);
   {
-    uint64_t state = c.seed * 0x9E3779B97F4A7C15ULL + 17;
-    for (size_t i = disc_pairs.size(); i > 1; --i) {
-      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-      std::swap(disc_pairs[i - 1], disc_pairs[(state >> 33) % i]);
-    }
+    uint64_t state = c.seed ^ fnv1a64("baseline pairs");
+    splitmix64_shuffle(disc_pairs, state);
     if (disc_pairs.size() > static_cast<size_t>(c.baseline_pairs)) disc_pairs.resize(static_cast<size_t>(c.baseline_pairs));
     std::sort(disc_pairs.begin(), disc_pairs.end());
   }

@@ -10,20 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "model/llama.h"
 #include "model/sae.h"
 #include "text/tokenizer.h"
 
 namespace saediff {
 namespace {
-
-// splitmix64: the same ids on every machine.
-uint64_t splitmix(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 void check_keys(const nlohmann::json& obj, const std::set<std::string>& allowed, const std::string& where) {
   for (const auto& [key, value] : obj.items()) {
@@ -89,7 +82,7 @@ void place_planted(std::vector<PlantedFeature>& features, int64_t d_model, int64
   for (int64_t j = 0; j < n; ++j) {
     int32_t id = 0;
     do {
-      id = static_cast<int32_t>(splitmix(state) % static_cast<uint64_t>(d_sae));
+      id = static_cast<int32_t>(splitmix64(state) % static_cast<uint64_t>(d_sae));
     } while (!used.insert(id).second);
     features[static_cast<size_t>(j)].feature = id;
     features[static_cast<size_t>(j)].dim = d_model - n + j;
@@ -134,11 +127,11 @@ PlantMargin check_planted(const std::string& model_dir, const std::string& sae_p
   uint64_t state = seed ^ 0x5eed;
   std::vector<int32_t> ids;
   for (int i = 0; i < 256; ++i) {
-    ids.push_back(static_cast<int32_t>(splitmix(state) % static_cast<uint64_t>(std::min<int64_t>(vocab, 128000))));
+    ids.push_back(static_cast<int32_t>(splitmix64(state) % static_cast<uint64_t>(std::min<int64_t>(vocab, 128000))));
   }
   for (const PlantedFeature& p : features) {
     for (int32_t t : p.triggers) {
-      ids.insert(ids.begin() + static_cast<std::ptrdiff_t>(splitmix(state) % (ids.size() + 1)), t);
+      ids.insert(ids.begin() + static_cast<std::ptrdiff_t>(splitmix64(state) % (ids.size() + 1)), t);
     }
   }
   const Sae sae = Sae::load(sae_path, torch::kFloat32, torch::kCPU);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "model/planted.h"
 #include "model/safetensors.h"
 
@@ -34,12 +35,7 @@ class Normal {
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
  private:
-  uint64_t next_u64() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t next_u64() { return splitmix64(state_); }
   uint64_t state_;
   double spare_ = 0.0;
   bool has_spare_ = false;
