@@ -25,6 +25,8 @@ struct DiffConfig {
   double cluster_npmi = 0.3;    // top features join a cluster while their average-linkage NPMI is >= this
   double alpha = 0.05;          // q-value below which a difference is called significant
   std::string findings;         // optional findings.json from `saediff interpret`: the report leads with them
+  bool findings_optional = false;  // findings made from other data are skipped with a warning, not refused (run's
+                                   // diff-only jobs pick up OUT/interpret/findings.json by themselves)
 };
 
 struct FeatureDiff {

@@ -172,6 +172,8 @@ void write_findings(const std::string& path, const Findings& f) {
       {"hypotheses", hyps},
       {"comparison", comparison},
       {"n_unparsed_proposals", f.n_unparsed_proposals},
+      {"n_failed_proposals", f.n_failed_proposals},
+      {"encoded_fingerprint", f.encoded_fingerprint},
       {"usage", f.usage_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(f.usage_json)}};
   write_file_atomic(path, j.dump(2) + "\n");
 }
@@ -234,6 +236,8 @@ Findings read_findings(const std::string& path) {
                             o.at("agreement").get<double>()});
     }
     f.n_unparsed_proposals = j.value("n_unparsed_proposals", int64_t{0});
+    f.n_failed_proposals = j.value("n_failed_proposals", int64_t{0});
+    f.encoded_fingerprint = j.value("encoded_fingerprint", "");
     f.usage_json = j.value("usage", nlohmann::json::object()).dump();
   } catch (const nlohmann::json::exception& e) {
     SAEDIFF_FAIL("'", path, "' is not a findings.json written by `saediff interpret`: ", e.what());

@@ -65,6 +65,8 @@ struct Findings {
   std::vector<Finding> hypotheses;
   std::vector<FindingOverlap> overlaps;
   int64_t n_unparsed_proposals = 0;               // proposer answers that held no hypotheses JSON
+  int64_t n_failed_proposals = 0;                 // proposer requests that failed after retries
+  std::string encoded_fingerprint;                // set_fingerprint of the baseline and candidate sets, "B-C"
   std::string usage_json;                         // the requests' counts, tokens and cost, as JSON text
 };
 

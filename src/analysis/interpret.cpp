@@ -129,7 +129,7 @@ std::string sae_prompt(const InterpretConfig& c, const ReportInfo& info, const s
   for (const ShownFeature& f : shown) {
     const FeatureDiff& d = f.diff;
     p << "\n=== feature " << d.feature << " ===\nlabel: " << (f.label.empty() ? "(none)" : f.label);
-    if (!f.llm_label.empty()) p << "; LLM label: " << f.llm_label;
+    if (c.use_llm_labels && !f.llm_label.empty()) p << "; LLM label: " << f.llm_label;
     char diff_pp[32];
     std::snprintf(diff_pp, sizeof(diff_pp), "%+.1f pp", 100 * d.diff);
     p << "\nfires in " << pct(d.freq_candidate) << " of candidate answers (" << d.count_candidate << " of " << n_c << ") and "
@@ -209,12 +209,13 @@ Pick parse_verdict(const std::string& answer, bool candidate_is_a) {
   return Pick::unparsed;
 }
 
-// A request id for (hypothesis text, pair, order): a resumed run never takes another hypothesis' recorded verdict,
-// and two sources that propose the same sentence share its requests (the judge is asked each question once).
-std::string judge_id(const Finding& h, size_t pair, bool candidate_is_a) {
+// A request's id: a hash of the model id and the whole prompt, so that a rerun on the same folder takes a recorded
+// answer only for the very same question to the same model (another seed, pair, answer cut or judge asks anew),
+// and two sources that propose the same sentence share its requests.
+std::string request_id(const std::string& kind, const std::string& model, const std::string& prompt) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "judge-%016llx-p%zu-%s", static_cast<unsigned long long>(fnv1a64(h.text)), pair,
-                candidate_is_a ? "cb" : "bc");
+  std::snprintf(buf, sizeof(buf), "%s-%016llx", kind.c_str(),
+                static_cast<unsigned long long>(fnv1a64(model + '\n' + prompt)));
   return buf;
 }
 
@@ -261,6 +262,7 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
   findings.candidate = info.candidate;
   findings.baseline_model = base.model_id;
   findings.candidate_model = cand.model_id;
+  findings.encoded_fingerprint = set_fingerprint(base) + "-" + set_fingerprint(cand);
   findings.proposer = c.proposer;
   findings.judge = c.judge;
   findings.alpha = c.alpha;
@@ -269,8 +271,15 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
   findings.discovery = split.discovery;
   findings.held_out = split.held_out;
   findings.by_category = split.by_category;
+  // A pair: a prompt both sets' encoded documents answer (so that diff --findings finds it in the encoded file).
+  std::set<std::string> encoded_both;
+  {
+    const std::set<std::string> in_base(base.doc_ids.begin(), base.doc_ids.end());
+    for (const std::string& id : cand.doc_ids)
+      if (in_base.count(id) && answers.baseline.count(id) && answers.candidate.count(id)) encoded_both.insert(id);
+  }
   for (const std::string& id : split.held_out)
-    if (answers.baseline.count(id) && answers.candidate.count(id)) findings.held_out_pairs.push_back(id);
+    if (encoded_both.count(id)) findings.held_out_pairs.push_back(id);
   SAEDIFF_CHECK(!findings.held_out_pairs.empty(), "interpret: no held-out prompt was answered by both '", info.baseline,
                 "' and '", info.candidate, "' (", split.held_out.size(), " held out): nothing to verify on");
 
@@ -301,7 +310,7 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
   // Raw discovery pairs for the baseline source: a seeded sample of the prompts both sets answered.
   std::vector<std::string> disc_pairs;
   for (const std::string& id : split.discovery)
-    if (answers.baseline.count(id) && answers.candidate.count(id)) disc_pairs.push_back(id);
+    if (encoded_both.count(id)) disc_pairs.push_back(id);
   {
     uint64_t state = c.seed ^ fnv1a64("baseline pairs");
     splitmix64_shuffle(disc_pairs, state);
@@ -318,21 +327,29 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
   const fs::path out(c.out);
 
   // 3. Hypotheses from the proposer.
-  std::vector<std::pair<std::string, std::string>> proposals = {{"propose-sae", sae_prompt(c, info, shown, n_b, n_c)}};
-  if (!c.no_baseline && !disc_pairs.empty()) proposals.push_back({"propose-baseline", baseline_prompt(c, info, answers, disc_pairs)});
+  std::vector<std::pair<std::string, std::string>> proposals;
+  std::vector<std::string> proposal_sources;
+  const auto propose = [&](const std::string& source, const std::string& prompt) {
+    proposals.emplace_back(request_id("propose-" + source, c.proposer, prompt), prompt);
+    proposal_sources.push_back(source);
+  };
+  propose("sae", sae_prompt(c, info, shown, n_b, n_c));
+  if (!c.no_baseline && !disc_pairs.empty()) propose("baseline", baseline_prompt(c, info, answers, disc_pairs));
   const AskResult proposed = ask_model(c.client, c.proposer, (out / "requests" / "proposer").string(), proposals, "proposer");
   totals.add(proposed.summary);
-  for (const auto& [id, text] : proposals) {
-    const std::string source = id == "propose-sae" ? "sae" : "baseline";
-    const auto it = proposed.answers.find(id);
+  for (size_t i = 0; i < proposals.size(); ++i) {
+    const std::string& source = proposal_sources[i];
+    const auto it = proposed.answers.find(proposals[i].first);
     if (it == proposed.answers.end()) {
       log_warn("interpret: no answer from the proposer for the ", source, " hypotheses (the request failed; run again)");
+      ++findings.n_failed_proposals;
       continue;
     }
     bool parsed = false;
     std::vector<Finding> hyps = parse_hypotheses(it->second, source, c.hypotheses, file.d_sae, parsed);
     if (!parsed) {
-      log_warn("interpret: the proposer's answer for the ", source, " hypotheses holds no {\"hypotheses\": [...]} JSON: ",
+      log_warn("interpret: the proposer's answer for the ", source, " hypotheses holds no {\"hypotheses\": [...]} JSON "
+               "(it stays recorded; delete ", (out / "requests" / "proposer").string(), " to ask again): ",
                to_valid_utf8(std::string_view(it->second).substr(0, 200)));
       ++findings.n_unparsed_proposals;
       ++summary.n_unparsed;
@@ -344,28 +361,38 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
 
   // 4. The judge, on held-out pairs only, both orders.
   std::vector<std::pair<std::string, std::string>> judgments;
-  std::set<std::string> asked;
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> question_ids;  // text -> per pair (cb, bc)
   for (const Finding& h : findings.hypotheses) {
-    if (!asked.insert(h.text).second) continue;  // the same sentence from the other source
+    if (question_ids.count(h.text)) continue;  // the same sentence from the other source
+    auto& [cb, bc] = question_ids[h.text];
     for (size_t k = 0; k < findings.held_out_pairs.size(); ++k) {
       const std::string& id = findings.held_out_pairs[k];
       const std::string prompt = utf8_head(answers.prompts.at(id).second, static_cast<size_t>(c.answer_bytes));
       const std::string a_c = utf8_head(answers.candidate.at(id), static_cast<size_t>(c.answer_bytes));
       const std::string a_b = utf8_head(answers.baseline.at(id), static_cast<size_t>(c.answer_bytes));
-      judgments.push_back({judge_id(h, k, true), judge_prompt(h.text, prompt, a_c, a_b)});
-      judgments.push_back({judge_id(h, k, false), judge_prompt(h.text, prompt, a_b, a_c)});
+      for (const bool candidate_is_a : {true, false}) {
+        std::string q = candidate_is_a ? judge_prompt(h.text, prompt, a_c, a_b) : judge_prompt(h.text, prompt, a_b, a_c);
+        std::string qid = request_id("judge", c.judge, q);
+        (candidate_is_a ? cb : bc).push_back(qid);
+        judgments.emplace_back(std::move(qid), std::move(q));
+      }
     }
   }
   AskResult judged;
   if (!judgments.empty()) {
+    log_info("interpret: ", findings.hypotheses.size(), " hypotheses (", question_ids.size(), " distinct) x ",
+             findings.held_out_pairs.size(), " held-out pairs x 2 orders = ", judgments.size(), " questions for ", c.judge,
+             " (recorded answers are not asked again)");
     judged = ask_model(c.client, c.judge, (out / "requests" / "judge").string(), judgments, "judge");
     totals.add(judged.summary);
   }
+  std::set<std::string> counted;
   for (Finding& h : findings.hypotheses) {
     std::vector<PairOutcome> decided;
+    const auto& [cb, bc] = question_ids.at(h.text);
     for (size_t k = 0; k < findings.held_out_pairs.size(); ++k) {
-      const auto first = judged.answers.find(judge_id(h, k, true));
-      const auto second = judged.answers.find(judge_id(h, k, false));
+      const auto first = judged.answers.find(cb[k]);
+      const auto second = judged.answers.find(bc[k]);
       if (first == judged.answers.end() || second == judged.answers.end()) {
         ++h.n_missing;
         h.outcomes.push_back(PairOutcome::tie);
@@ -377,7 +404,7 @@ InterpretSummary run_interpret(const InterpretConfig& c) {
       decided.push_back(h.outcomes.back());
     }
     h.stats = hypothesis_stats(decided);
-    summary.n_unparsed += h.n_unparsed;
+    if (counted.insert(h.text).second) summary.n_unparsed += h.n_unparsed;  // a shared sentence's answers once
     // Two example pairs: decided in the direction the verdicts lean first, then the other decided ones, then ties.
     const PairOutcome lean = h.stats.wins_baseline > h.stats.wins_candidate ? PairOutcome::baseline : PairOutcome::candidate;
     for (int pass = 0; pass < 3 && h.examples.size() < 2; ++pass) {

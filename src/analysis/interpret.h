@@ -34,6 +34,7 @@ struct InterpretConfig {
   int baseline_pairs = 20;      // raw discovery pairs shown to the proposer for the baseline hypotheses
   int answer_bytes = 6000;      // an answer shown to the judge is cut to this many bytes (1,500 for the proposer)
   bool no_baseline = false;     // skip the LLM-only baseline
+  bool use_llm_labels = false;  // show features.csv's llm_label too (`label` wrote them from documents of both parts)
   CollectConfig client;         // base_url, concurrency, timeouts, rpm, key, temperature, max_tokens
 };
 

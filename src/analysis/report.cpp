@@ -524,18 +524,21 @@ DiffSummary run_diff(const DiffConfig& config, const std::string& resolved_confi
   }
 
   Findings findings;
-  const bool has_findings = !config.findings.empty();
+  bool has_findings = !config.findings.empty();
   if (has_findings) {
     findings = read_findings(config.findings);
-    SAEDIFF_CHECK(findings.baseline == config.baseline && findings.candidate == config.candidate, config.findings,
-                  ": the findings compare '", findings.candidate, "' with '", findings.baseline, "', this diff '",
-                  config.candidate, "' with '", config.baseline, "'");
-    for (const EncodedSet* s : {&a.base, &a.cand}) {
-      const std::set<std::string> ids(s->doc_ids.begin(), s->doc_ids.end());
-      for (const std::string& id : findings.held_out_pairs) {
-        SAEDIFF_CHECK(ids.count(id), config.findings, ": held-out prompt '", id, "' has no document in set '", s->name,
-                      "' of ", config.encoded, ": the findings were made from other data");
-      }
+    std::string mismatch;
+    if (findings.baseline != config.baseline || findings.candidate != config.candidate) {
+      mismatch = cat("the findings compare '", findings.candidate, "' with '", findings.baseline, "', this diff '",
+                     config.candidate, "' with '", config.baseline, "'");
+    } else if (findings.encoded_fingerprint != set_fingerprint(a.base) + "-" + set_fingerprint(a.cand)) {
+      mismatch = cat("the findings were made from other data than ", config.encoded,
+                     " (its sets' documents or features differ): run interpret again");
+    }
+    if (!mismatch.empty()) {
+      SAEDIFF_CHECK(config.findings_optional, config.findings, ": ", mismatch);
+      log_warn("diff: ", config.findings, " left out of the report: ", mismatch);
+      has_findings = false;
     }
   }
 

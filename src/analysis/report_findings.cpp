@@ -68,7 +68,10 @@ void verified_findings_section(ReportDoc& doc, const Findings& f, const std::vec
       "part; `baseline`: from raw discovery answer pairs alone, no features (the LLM-only baseline)."));
   std::vector<const Finding*> verified, rest;
   for (const Finding& h : f.hypotheses) (h.verified ? verified : rest).push_back(&h);
-  if (verified.empty()) {
+  if (f.hypotheses.empty()) {
+    doc.note(cat("**No hypothesis was tested**: the proposer gave none (", f.n_failed_proposals, " request(s) failed, ",
+                 f.n_unparsed_proposals, " answer(s) held no hypotheses JSON; see the interpret log)."));
+  } else if (verified.empty()) {
     doc.note(cat("**No hypothesis was verified** (", f.hypotheses.size(), " tested on ", f.held_out_pairs.size(),
                  " held-out pairs). The feature differences below are not confirmed as behaviour an LLM judge can see."));
   } else {
@@ -117,6 +120,16 @@ void verified_findings_section(ReportDoc& doc, const Findings& f, const std::vec
   if (f.overlaps.empty() && n_sae > 0 && n_base > 0) {
     compare.push_back("No SAE hypothesis and baseline hypothesis agree on 80% or more of the pairs both decided.");
   }
+  int64_t missing = 0, unparsed = 0;
+  for (const Finding& h : f.hypotheses) {
+    missing += h.n_missing;
+    unparsed += h.n_unparsed;
+  }
+  if (missing > 0) {
+    compare.push_back(cat(missing, " (hypothesis, pair) judgments are missing: their requests failed (run interpret again to "
+                          "ask them); those pairs are left out of n_pairs."));
+  }
+  if (unparsed > 0) compare.push_back(cat(unparsed, " judge answers held no verdict and counted as \"neither\"."));
   if (f.n_unparsed_proposals > 0) {
     compare.push_back(cat(f.n_unparsed_proposals, " proposer answer(s) held no hypotheses JSON (see the interpret log)."));
   }

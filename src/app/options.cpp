@@ -215,6 +215,8 @@ void add_interpret_options(CLI::App& app, InterpretConfig& c) {
   app.add_option("--answer-bytes", c.answer_bytes, "An answer shown to the judge is cut to this many bytes")
       ->check(in_range(100, 1 << 20));
   app.add_flag("--no-baseline", c.no_baseline, "Skip the LLM-only baseline (hypotheses from raw pairs)");
+  app.add_flag("--use-llm-labels", c.use_llm_labels,
+               "Show the proposer features.csv's llm_label too (written by `label` from documents of both parts)");
   c.client.temperature = 0.0;
   c.client.max_tokens = 1024;
   add_client_options(app, c.client);

@@ -74,10 +74,13 @@ void derive_run_paths(RunConfig& config) {
   config.interpret.report = config.diff.out;
   config.interpret.responses = config.encode.responses;
   config.interpret.out = (out / "interpret").string();
-  // A later diff-only job shows the findings an earlier interpret stage wrote for the same encoded file.
+  // A later diff-only job shows the findings an earlier interpret stage wrote, when they were made from this
+  // encoded file (diff checks, and leaves them out with a warning otherwise).
   const std::string findings = (out / "interpret" / "findings.json").string();
-  if (config.diff.findings.empty() && !run_stages(config.stages).encode && std::filesystem::is_regular_file(findings)) {
+  const RunStages stages = run_stages(config.stages);
+  if (config.diff.findings.empty() && !stages.encode && !stages.interpret && std::filesystem::is_regular_file(findings)) {
     config.diff.findings = findings;
+    config.diff.findings_optional = true;
   }
 }
 
@@ -155,10 +158,10 @@ int run_pipeline(RunConfig config, const std::string& resolved_config) {
     if (rank == 0) {
       SAEDIFF_CHECK(!config.interpret.proposer.empty() && !config.interpret.judge.empty(),
                     "the interpret stage needs proposer and judge model ids ([interpret] in the config)");
-      if (config.interpret.alpha == InterpretConfig{}.alpha) config.interpret.alpha = config.diff.alpha;
       const InterpretSummary s = run_interpret(config.interpret);
       if (s.n_failed > 0 || s.n_unparsed > 0) exit_code = std::max(exit_code, 3);
       config.diff.findings = (std::filesystem::path(config.interpret.out) / "findings.json").string();
+      config.diff.findings_optional = false;
       run_diff(config.diff, resolved_config);
     }
     int64_t code = exit_code;

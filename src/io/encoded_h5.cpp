@@ -8,6 +8,7 @@
 #include <numeric>
 #include <utility>
 
+#include "core/hash.h"
 #include "dist/mpi.h"
 #include "io/hdf5.h"
 
@@ -221,6 +222,22 @@ void append_csr_row(const CsrMatrix& from, size_t r, CsrMatrix& to) {
 }
 
 }  // namespace
+
+std::string set_fingerprint(const EncodedSet& set) {
+  uint64_t h = fnv1a64(set.name);
+  const auto mix = [&h](std::string_view bytes) { h = (h ^ fnv1a64(bytes)) * 0x100000001b3ULL; };
+  for (const std::string& id : set.doc_ids) mix(id);
+  const auto raw = [](const auto& v) {
+    return std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
+  };
+  mix(raw(set.n_pooled));
+  mix(raw(set.max.indptr));
+  mix(raw(set.max.indices));
+  mix(raw(set.max.values));
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 EncodedSet select_rows(const EncodedSet& set, const std::vector<size_t>& rows) {
   EncodedSet out;

@@ -186,4 +186,8 @@ EncodedFile read_encoded_h5(const std::string& path);
 // (recount with active_counts). interpret's discovery part, for instance.
 EncodedSet select_rows(const EncodedSet& set, const std::vector<size_t>& rows);
 
+// A 64-bit hash (hex) of a set's name, document ids, pooled lengths and pooled max rows: what findings made from
+// an encoded file record, so that a report made from other data does not show them.
+std::string set_fingerprint(const EncodedSet& set);
+
 }  // namespace saediff

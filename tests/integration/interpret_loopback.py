@@ -215,6 +215,23 @@ def main(run, responses, work):
         rc, _ = saediff(interpret_args(run, responses, out1, base_url), env)
         check(rc == 0 and len(load_requests(log)) == n_before, "a second run resumes everything: no request")
 
+        # --- the same folder, another seed: only the new questions are asked, and the result is a fresh run's ---
+        def ids_of(folder, name):
+            with open(f"{folder}/requests/{name}/prompts.csv", newline="", encoding="utf-8") as f:
+                return {r["id"] for r in csv.DictReader(f)}
+        fresh = f"{work}/seed3"
+        rc, _ = saediff(interpret_args(run, responses, fresh, base_url, "mock/lexicon", "mock/proposer", 3), env)
+        asked3 = ids_of(fresh, "proposer") | ids_of(fresh, "judge")
+        recorded1 = set(latest_answers(f"{out1}/requests/proposer/responses.jsonl")) | set(latest_answers(f"{out1}/requests/judge/responses.jsonl"))
+        n_before = len(load_requests(log))
+        rc2, _ = saediff(interpret_args(run, responses, out1, base_url, "mock/lexicon", "mock/proposer", 3), env)
+        again = json.load(open(f"{out1}/findings.json"))
+        n_new = len(load_requests(log)) - n_before
+        check(rc == rc2 == 0 and n_new == len(asked3 - recorded1) and 0 < n_new < len(asked3)
+              and again["hypotheses"] == json.load(open(f"{fresh}/findings.json"))["hypotheses"],
+              f"a folder rerun with another seed asks only what it had not asked ({n_new} of {len(asked3)}) and ends as a fresh run")
+        rc, _ = saediff(interpret_args(run, responses, out1, base_url), env)  # back to seed 1 (nothing new to ask)
+
         # --- the report leads with the findings ---
         rep = f"{work}/report"
         rc, text = saediff([SAEDIFF, "diff", "--encoded", f"{run}/encoded.h5", "--baseline", "terse", "--candidate", "verbose",
@@ -229,13 +246,22 @@ def main(run, responses, work):
         check(md.count("### Finding ") == len(ver) and all(h["text"] in md for h in plain) and
               ("**Not verified**" in md) == any(not h["verified"] for h in findings["hypotheses"]),
               f"report.md shows each verified finding with its pairs, and those not verified ({len(ver)} verified)")
+        stale = json.load(open(f"{out1}/findings.json"))
+        stale["encoded_fingerprint"] = "0" * 16 + "-" + "0" * 16
+        with open(f"{work}/stale.json", "w") as f:
+            json.dump(stale, f)
+        rc, text = saediff([SAEDIFF, "diff", "--encoded", f"{run}/encoded.h5", "--baseline", "terse", "--candidate", "verbose",
+                            "--findings", f"{work}/stale.json", "--out", f"{work}/stale-report"])
+        check(rc == 1 and "made from other data" in text and not os.path.exists(f"{work}/stale-report"),
+              "diff --findings refuses findings made from other data")
         rep_summary = json.load(open(f"{rep}/summary.json"))
         check(rep_summary["verified_findings"]["n_verified"] == len(ver), "summary.json counts the verified findings")
 
         # --- a judge that always says "A" verifies nothing ---
         rc, _ = saediff(interpret_args(run, responses, f"{work}/always-a", base_url, "mock/always-a"), env)
         fa = json.load(open(f"{work}/always-a/findings.json"))
-        check(rc == 0 and not any(h["verified"] for h in fa["hypotheses"]) and all(h["ties"] == h["n_pairs"] for h in fa["hypotheses"]),
+        check(rc == 0 and fa["hypotheses"] and not any(h["verified"] for h in fa["hypotheses"])
+              and all(h["ties"] == h["n_pairs"] > 0 for h in fa["hypotheses"]),
               "an always-A judge: every pair a tie, nothing verified")
 
         # --- a coin-flip judge, many seeds ---
@@ -275,8 +301,7 @@ def main(run, responses, work):
             check(rc == 0 and second == expected, f"the resumed run asks exactly what was not recorded ({sum(second.values())} new, "
                   f"{len(recorded)} of {len(id_to_prompt)} recorded before the kill, none repeated)")
             fk = json.load(open(f"{out_k}/findings.json"))
-            strip = lambda f: [{k: v for k, v in h.items()} for h in f["hypotheses"]]  # noqa: E731
-            check(strip(fk) == strip(findings), "killed and resumed: the same findings as an uninterrupted run")
+            check(fk["hypotheses"] == findings["hypotheses"], "killed and resumed: the same findings as an uninterrupted run")
         finally:
             slow_server.terminate()
 
@@ -317,11 +342,18 @@ def main(run, responses, work):
         check(rc == 0, f"run --stages interpret exits 0 ({rc}): {text[-400:]}")
         md = open(f"{job}/report/report.md", encoding="utf-8").read()
         fj = json.load(open(f"{job}/interpret/findings.json"))
-        check("## Verified findings" in md and strip(fj) == strip(findings),
+        check("## Verified findings" in md and fj["hypotheses"] == findings["hypotheses"],
               "run's interpret stage writes interpret/findings.json and the report leads with it")
         rc, text = saediff([SAEDIFF, "run", "--config", f"{work}/job.toml", "--out", job, "--stages", "diff"], env)
         md = open(f"{job}/report/report.md", encoding="utf-8").read()
         check(rc == 0 and "## Verified findings" in md, "a later diff-only job keeps the findings in the report")
+        fj["encoded_fingerprint"] = "f" * 16 + "-" + "f" * 16  # as if encode had run again since
+        with open(f"{job}/interpret/findings.json", "w") as f:
+            json.dump(fj, f)
+        rc, text2 = saediff([SAEDIFF, "run", "--config", f"{work}/job.toml", "--out", job, "--stages", "diff"], env)
+        md = open(f"{job}/report/report.md", encoding="utf-8").read()
+        check(rc == 0 and "## Verified findings" not in md and "left out of the report" in text2,
+              "a diff-only job leaves out findings made from other data, with a warning")
         check(KEY not in text and not any(KEY.encode() in open(os.path.join(d, n), "rb").read()
                                           for d, _, files in os.walk(f"{job}/interpret") for n in files),
               "run: the key is in no output and not in the log")
