@@ -289,6 +289,13 @@ def main(run, responses, work):
                 time.sleep(0.05)
             p.send_signal(signal.SIGKILL)
             p.wait()
+            # Requests in flight at the kill are logged by the server when it finishes them: wait until the log
+            # stops growing, so that they are not taken for the resumed run's.
+            stable, last = 0, -1
+            while stable < 3:
+                time.sleep(0.2)
+                n = len(load_requests(slow_log))
+                stable, last = (stable + 1, n) if n == last else (0, n)
             recorded = latest_answers(f"{out_k}/requests/judge/responses.jsonl")
             first = len(load_requests(slow_log))
             check(first >= 150 and not os.path.exists(f"{out_k}/findings.json"), f"killed after {first} requests, no findings.json")
